@@ -1,0 +1,39 @@
+#!/bin/sh
+# Installs the Debian packages outpost needs, saying what it does.
+#   scripts/setup.sh run     to build and run
+#   scripts/setup.sh test    also what the tests need (clang, Python, real clients)
+#   scripts/setup.sh bench   also the peer servers the benchmarks compare with
+set -e
+what=${1:-run}
+
+pkgs="gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libcrypt-dev openssl ca-certificates"
+case $what in
+test)  pkgs="$pkgs clang libclang-rt-14-dev python3 python3-pytest curl fetchmail procps" ;;
+bench) pkgs="$pkgs python3 dovecot-core dovecot-pop3d procps" ;;
+esac
+
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "outpost needs these Debian packages:$missing"
+    echo "Install them as root (apt-get install$missing) or run this as root."
+    exit 1
+fi
+echo "setup: installing Debian packages:$missing"
+# Installing a server package must not start it: policy-rc.d says no.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+fi
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has no package lists yet; refresh them when an install fails.
+apt-get install -y -q --no-install-recommends $missing >/tmp/outpost-apt.log 2>&1 || {
+    apt-get update -q >/tmp/outpost-apt.log 2>&1
+    apt-get install -y -q --no-install-recommends $missing >/tmp/outpost-apt.log 2>&1 || {
+        cat /tmp/outpost-apt.log; exit 1; }
+}
+echo "setup: done"

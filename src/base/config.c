@@ -1,0 +1,524 @@
+#include "base/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/util.h"
+
+/* ---- the pure parser ---------------------------------------------------- */
+
+static bool is_name_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* Parse the value part [p, end) into out (size CFG_MAX_LINE). */
+static int parse_value(const char *p, const char *end, char *out, char *err, size_t errlen)
+{
+    size_t n = 0;
+    p = skip_ws(p, end);
+    if (p < end && *p == '"') {
+        p++;
+        for (;;) {
+            if (p >= end) {
+                snprintf(err, errlen, "unterminated quoted value");
+                return OP_E_SYNTAX;
+            }
+            char c = *p++;
+            if (c == '"')
+                break;
+            if (c == '\\') {
+                if (p >= end || (*p != '"' && *p != '\\')) {
+                    snprintf(err, errlen, "bad escape in quoted value (only \\\" and \\\\)");
+                    return OP_E_SYNTAX;
+                }
+                c = *p++;
+            }
+            out[n++] = c;
+        }
+        p = skip_ws(p, end);
+        if (p < end && *p != '#' && *p != ';') {
+            snprintf(err, errlen, "text after the closing quote");
+            return OP_E_SYNTAX;
+        }
+        out[n] = '\0';
+        return 0;
+    }
+    const char *stop = end;
+    for (const char *q = p; q < end; q++) {
+        if ((*q == '#' || *q == ';') && q > p && (q[-1] == ' ' || q[-1] == '\t')) {
+            stop = q;
+            break;
+        }
+    }
+    while (stop > p && (stop[-1] == ' ' || stop[-1] == '\t'))
+        stop--;
+    n = (size_t)(stop - p);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int cfg_parse(const char *text, size_t len, cfg_entry_fn fn, void *arg,
+              int *errline, char *err, size_t errlen)
+{
+    char section[CFG_MAX_NAME + 1] = "";
+    char key[CFG_MAX_NAME + 1];
+    char *value = malloc(CFG_MAX_LINE + 1);
+    if (!value)
+        return -ENOMEM;
+    const char *p = text, *end = text + len;
+    int line = 0, r = 0;
+    *errline = 0;
+    if (errlen)
+        err[0] = '\0';
+
+    while (p < end) {
+        line++;
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *lend = eol ? eol : end;
+        const char *next = eol ? eol + 1 : end;
+        if (lend > p && lend[-1] == '\r')
+            lend--;
+        if ((size_t)(lend - p) > CFG_MAX_LINE) {
+            snprintf(err, errlen, "line longer than %d bytes", CFG_MAX_LINE);
+            r = OP_E_SYNTAX;
+            goto fail;
+        }
+        if (memchr(p, '\0', (size_t)(lend - p))) {
+            snprintf(err, errlen, "NUL byte in line");
+            r = OP_E_SYNTAX;
+            goto fail;
+        }
+        const char *q = skip_ws(p, lend);
+        if (q == lend || *q == '#' || *q == ';') {
+            p = next;
+            continue;
+        }
+        if (*q == '[') {
+            q++;
+            const char *s = q;
+            while (q < lend && is_name_char(*q))
+                q++;
+            if (q == s || q >= lend || *q != ']' || (size_t)(q - s) > CFG_MAX_NAME) {
+                snprintf(err, errlen, "bad section header (expected [name])");
+                r = OP_E_SYNTAX;
+                goto fail;
+            }
+            memcpy(section, s, (size_t)(q - s));
+            section[q - s] = '\0';
+            q = skip_ws(q + 1, lend);
+            if (q < lend && *q != '#' && *q != ';') {
+                snprintf(err, errlen, "text after section header");
+                r = OP_E_SYNTAX;
+                goto fail;
+            }
+            p = next;
+            continue;
+        }
+        const char *s = q;
+        while (q < lend && is_name_char(*q))
+            q++;
+        if (q == s || (size_t)(q - s) > CFG_MAX_NAME) {
+            snprintf(err, errlen, "expected 'key = value'");
+            r = OP_E_SYNTAX;
+            goto fail;
+        }
+        memcpy(key, s, (size_t)(q - s));
+        key[q - s] = '\0';
+        q = skip_ws(q, lend);
+        if (q >= lend || *q != '=') {
+            snprintf(err, errlen, "expected '=' after '%s'", key);
+            r = OP_E_SYNTAX;
+            goto fail;
+        }
+        if (section[0] == '\0') {
+            snprintf(err, errlen, "key '%s' before any [section]", key);
+            r = OP_E_SYNTAX;
+            goto fail;
+        }
+        r = parse_value(q + 1, lend, value, err, errlen);
+        if (r < 0)
+            goto fail;
+        r = fn(arg, section, key, value, line, err, errlen);
+        if (r < 0)
+            goto fail;
+        p = next;
+    }
+    free(value);
+    return 0;
+fail:
+    *errline = line;
+    free(value);
+    return r;
+}
+
+/* ---- typed values -------------------------------------------------------- */
+
+int cfg_parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1"};
+    static const char *const no[] = {"no", "false", "off", "0"};
+    for (size_t i = 0; i < ARRAY_LEN(yes); i++) {
+        if (str_ieq(s, strlen(s), yes[i])) { *out = true; return 0; }
+        if (str_ieq(s, strlen(s), no[i]))  { *out = false; return 0; }
+    }
+    return OP_E_SYNTAX;
+}
+
+int cfg_parse_uint(const char *s, uint64_t *out)
+{
+    if (!isdigit((unsigned char)*s))
+        return OP_E_SYNTAX;
+    uint64_t v = 0;
+    for (; isdigit((unsigned char)*s); s++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return OP_E_SYNTAX;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (*s)
+        return OP_E_SYNTAX;
+    *out = v;
+    return 0;
+}
+
+/* A number followed by a unit from the table; mult is the unit's factor. */
+static int parse_with_unit(const char *s, const char *const *units, const uint64_t *mult,
+                           size_t nunits, uint64_t dflt_mult, uint64_t *out)
+{
+    if (!isdigit((unsigned char)*s))
+        return OP_E_SYNTAX;
+    uint64_t v = 0;
+    for (; isdigit((unsigned char)*s); s++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return OP_E_SYNTAX;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    uint64_t m = dflt_mult;
+    if (*s) {
+        size_t i;
+        for (i = 0; i < nunits; i++)
+            if (str_ieq(s, strlen(s), units[i]))
+                break;
+        if (i == nunits)
+            return OP_E_SYNTAX;
+        m = mult[i];
+    }
+    if (m && v > UINT64_MAX / m)
+        return OP_E_SYNTAX;
+    *out = v * m;
+    return 0;
+}
+
+int cfg_parse_duration(const char *s, uint64_t *ms)
+{
+    static const char *const u[] = {"ms", "s", "m", "h", "d"};
+    static const uint64_t m[] = {1, 1000, 60000, 3600000, 86400000};
+    return parse_with_unit(s, u, m, ARRAY_LEN(u), 1000, ms);
+}
+
+int cfg_parse_size(const char *s, uint64_t *bytes)
+{
+    static const char *const u[] = {"k", "m", "g", "kb", "mb", "gb", "kib", "mib", "gib"};
+    static const uint64_t K = 1024, M = 1024 * 1024, G = 1024ull * 1024 * 1024;
+    static const uint64_t m[] = {K, M, G, K, M, G, K, M, G};
+    return parse_with_unit(s, u, m, ARRAY_LEN(u), 1, bytes);
+}
+
+int cfg_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *port;
+    memset(ss, 0, sizeof *ss);
+    if (*s == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host)
+            return OP_E_SYNTAX;
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        port = close + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (!colon || (size_t)(colon - s) >= sizeof host || strchr(s, ':') != colon)
+            return OP_E_SYNTAX;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+        port = colon + 1;
+    }
+    uint64_t pv;
+    if (cfg_parse_uint(port, &pv) < 0 || pv > 65535)
+        return OP_E_SYNTAX;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)pv);
+        *len = sizeof *v4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)pv);
+        *len = sizeof *v6;
+        return 0;
+    }
+    return OP_E_SYNTAX;
+}
+
+int cfg_parse_addrs(const char *s, struct cfg_addrs *out, char *err, size_t errlen)
+{
+    out->n = 0;
+    const char *p = s;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        const char *e = p;
+        while (*e && *e != ',' && *e != ' ' && *e != '\t')
+            e++;
+        char one[80];
+        if ((size_t)(e - p) >= sizeof one) {
+            snprintf(err, errlen, "address too long");
+            return OP_E_SYNTAX;
+        }
+        memcpy(one, p, (size_t)(e - p));
+        one[e - p] = '\0';
+        if (out->n == CFG_MAX_ADDRS) {
+            snprintf(err, errlen, "more than %d addresses", CFG_MAX_ADDRS);
+            return OP_E_SYNTAX;
+        }
+        if (cfg_parse_addr(one, &out->addr[out->n], &out->len[out->n]) < 0) {
+            snprintf(err, errlen, "'%s' is not an address:port (e.g. 127.0.0.1:110 or [::1]:110)", one);
+            return OP_E_SYNTAX;
+        }
+        out->n++;
+        p = e;
+    }
+    return 0;
+}
+
+/* ---- the schema ----------------------------------------------------------- */
+
+struct load_ctx {
+    const struct cfg_key *schema;
+    size_t nkeys;
+    void *target;
+    unsigned char *seen;          /* one flag per key: duplicates are errors */
+    const char *fname;
+    struct buf *errors;
+    int nerr;
+};
+
+static void *field(void *target, const struct cfg_key *k)
+{
+    return (char *)target + k->offset;
+}
+
+/* Store value into the field of key k; on error write a message into err. */
+static int set_value(const struct cfg_key *k, void *target, const char *value,
+                     char *err, size_t errlen)
+{
+    void *f = field(target, k);
+    uint64_t v;
+    switch (k->type) {
+    case CFG_STR: {
+        char *d = strdup(value);
+        if (!d)
+            return -ENOMEM;
+        free(*(char **)f);
+        *(char **)f = d;
+        return 0;
+    }
+    case CFG_BOOL:
+        if (cfg_parse_bool(value, (bool *)f) < 0) {
+            snprintf(err, errlen, "%s: '%s' is not yes or no", k->key, value);
+            return OP_E_SYNTAX;
+        }
+        return 0;
+    case CFG_UINT:
+    case CFG_DURATION:
+    case CFG_SIZE: {
+        int r = k->type == CFG_UINT ? cfg_parse_uint(value, &v)
+              : k->type == CFG_DURATION ? cfg_parse_duration(value, &v)
+              : cfg_parse_size(value, &v);
+        const char *what = k->type == CFG_UINT ? "a number"
+                         : k->type == CFG_DURATION ? "a duration (e.g. 30s, 5m, 1h)"
+                         : "a size (e.g. 512, 64k, 10M)";
+        if (r < 0) {
+            snprintf(err, errlen, "%s: '%s' is not %s", k->key, value, what);
+            return OP_E_SYNTAX;
+        }
+        if (v < k->min || v > k->max) {
+            snprintf(err, errlen, "%s: %s is out of range", k->key, value);
+            return OP_E_SYNTAX;
+        }
+        if (k->type == CFG_SIZE)
+            *(uint64_t *)f = v;
+        else
+            *(unsigned *)f = (unsigned)v;
+        return 0;
+    }
+    case CFG_ENUM:
+        for (int i = 0; k->choices[i]; i++) {
+            if (strcmp(value, k->choices[i]) == 0) {
+                *(int *)f = i;
+                return 0;
+            }
+        }
+        {
+            size_t o = (size_t)snprintf(err, errlen, "%s: '%s' is not one of", k->key, value);
+            for (int i = 0; k->choices[i] && o < errlen; i++)
+                o += (size_t)snprintf(err + o, errlen - o, " %s", k->choices[i]);
+        }
+        return OP_E_SYNTAX;
+    case CFG_ADDRS: {
+        char e2[200];
+        if (cfg_parse_addrs(value, (struct cfg_addrs *)f, e2, sizeof e2) < 0) {
+            snprintf(err, errlen, "%s: %s", k->key, e2);
+            return OP_E_SYNTAX;
+        }
+        return 0;
+    }
+    }
+    return OP_E_SYNTAX;
+}
+
+static int on_entry(void *arg, const char *section, const char *key, const char *value,
+                    int line, char *err, size_t errlen)
+{
+    struct load_ctx *c = arg;
+    for (size_t i = 0; i < c->nkeys; i++) {
+        const struct cfg_key *k = &c->schema[i];
+        if (strcmp(k->section, section) != 0 || strcmp(k->key, key) != 0)
+            continue;
+        if (c->seen[i]) {
+            buf_printf(c->errors, "%s:%d: [%s] %s is set twice\n", c->fname, line, section, key);
+            c->nerr++;
+            return 0;
+        }
+        c->seen[i] = 1;
+        char msg[512];
+        int r = set_value(k, c->target, value, msg, sizeof msg);
+        if (r == -ENOMEM) {
+            snprintf(err, errlen, "out of memory");
+            return r;
+        }
+        if (r < 0) {
+            buf_printf(c->errors, "%s:%d: [%s] %s\n", c->fname, line, section, msg);
+            c->nerr++;
+        }
+        return 0;
+    }
+    bool known_section = false;
+    for (size_t i = 0; i < c->nkeys; i++)
+        if (strcmp(c->schema[i].section, section) == 0)
+            known_section = true;
+    if (known_section)
+        buf_printf(c->errors, "%s:%d: unknown key '%s' in [%s]\n", c->fname, line, key, section);
+    else
+        buf_printf(c->errors, "%s:%d: unknown section [%s]\n", c->fname, line, section);
+    c->nerr++;
+    return 0;
+}
+
+void cfg_defaults(const struct cfg_key *schema, size_t nkeys, void *target)
+{
+    for (size_t i = 0; i < nkeys; i++) {
+        char err[256];
+        /* Defaults are part of the program; a bad one is a programming error. */
+        if (set_value(&schema[i], target, schema[i].dflt ? schema[i].dflt : "", err, sizeof err) < 0) {
+            fprintf(stderr, "outpost: internal: bad default for [%s] %s: %s\n",
+                    schema[i].section, schema[i].key, err);
+            abort();
+        }
+    }
+}
+
+int cfg_load(const struct cfg_key *schema, size_t nkeys, void *target,
+             const char *text, size_t len, const char *fname, struct buf *errors)
+{
+    cfg_defaults(schema, nkeys, target);
+    struct load_ctx c = {schema, nkeys, target, calloc(nkeys ? nkeys : 1, 1), fname, errors, 0};
+    if (!c.seen)
+        return -ENOMEM;
+    int line;
+    char err[512];
+    int r = cfg_parse(text, len, on_entry, &c, &line, err, sizeof err);
+    if (r < 0) {
+        buf_printf(errors, "%s:%d: %s\n", fname, line, err);
+        c.nerr++;
+    }
+    free(c.seen);
+    return c.nerr;
+}
+
+void cfg_free(const struct cfg_key *schema, size_t nkeys, void *target)
+{
+    for (size_t i = 0; i < nkeys; i++) {
+        if (schema[i].type == CFG_STR) {
+            char **f = field(target, &schema[i]);
+            free(*f);
+            *f = NULL;
+        }
+    }
+}
+
+/* Write doc text as "# " comment lines wrapped near 76 columns. */
+static void write_doc(struct buf *out, const char *doc)
+{
+    const char *p = doc;
+    while (*p) {
+        size_t n = strlen(p);
+        if (n > 74) {
+            n = 74;
+            while (n > 0 && p[n] != ' ')
+                n--;
+            if (n == 0)
+                n = 74;
+        }
+        buf_printf(out, "# %.*s\n", (int)n, p);
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
+}
+
+int cfg_write_commented(const struct cfg_key *schema, size_t nkeys, struct buf *out,
+                        const char *header,
+                        const char *(*set)(const char *section, const char *key))
+{
+    if (header)
+        buf_puts(out, header);
+    const char *section = NULL;
+    for (size_t i = 0; i < nkeys; i++) {
+        const struct cfg_key *k = &schema[i];
+        if (!section || strcmp(section, k->section) != 0) {
+            section = k->section;
+            buf_printf(out, "\n[%s]\n", section);
+        }
+        buf_puts(out, "\n");
+        write_doc(out, k->doc);
+        const char *v = set ? set(k->section, k->key) : NULL;
+        const char *d = k->dflt ? k->dflt : "";
+        bool quote = strchr(v ? v : d, '#') || strchr(v ? v : d, ';');
+        if (v)
+            buf_printf(out, quote ? "%s = \"%s\"\n" : "%s = %s\n", k->key, v);
+        else
+            buf_printf(out, quote ? "#%s = \"%s\"\n" : "#%s = %s\n", k->key, d);
+    }
+    return buf_cstr(out) ? 0 : -ENOMEM;
+}
