@@ -1,0 +1,57 @@
+/*
+ * cli.h - what the subcommands share: the -c/--data options, loading the
+ * settings the same way everywhere, and the exit codes.
+ *
+ * Where the configuration comes from, for every subcommand:
+ *   -c FILE          that file (its [server] data names the data directory,
+ *                    unless --data is also given)
+ *   --data DIR       DIR/outpost.conf if it exists, else the built-in
+ *                    defaults with DIR as the data directory
+ *   neither          as --data ./var
+ */
+#ifndef OP_CLI_CLI_H
+#define OP_CLI_CLI_H
+
+#include <stdbool.h>
+
+#include "cli/settings.h"
+
+/* sysexits(3) codes, used by deliver and for usage errors */
+#define EX_OK_         0
+#define EX_USAGE_      64
+#define EX_NOUSER_     67
+#define EX_UNAVAIL_    69
+#define EX_SOFTWARE_   70
+#define EX_TEMPFAIL_   75
+#define EX_CONFIG_     78
+/* configuration errors at start-up (the documented "exit 2") */
+#define EXIT_BADCONF   2
+
+#define DEFAULT_DATA_DIR "./var"
+#define CONFIG_NAME      "outpost.conf"
+
+struct cli_opts {
+    const char *config;       /* -c FILE */
+    const char *data;         /* --data DIR */
+    bool help;                /* -h / --help */
+};
+
+/* Take -c/--config, --data and -h/--help out of argv (argv keeps the rest,
+ * argv[0] included); returns the new argc, or -1 after printing a usage
+ * error. */
+int cli_take_opts(int argc, char **argv, struct cli_opts *o);
+
+/* Load the settings as described above; errors are printed to stderr.
+ * Returns 0, or EXIT_BADCONF. */
+int cli_load_settings(const struct cli_opts *o, struct settings *s);
+
+/* Read a password: prompted twice without echo on a terminal (confirm),
+ * else the first line of stdin. 0, or -1 after printing why. */
+int cli_read_password(char *out, size_t outlen, bool confirm);
+
+int cmd_serve(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_deliver(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+#endif

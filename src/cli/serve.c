@@ -1,0 +1,328 @@
+/* outpost serve - run every configured service; first start of the embedded default. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth/accounts.h"
+#include "auth/passwd.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "cli/cli.h"
+#include "mail/maildir.h"
+#include "mail/mstore.h"
+#include "net/pool.h"
+#include "net/server.h"
+#include "net/tls.h"
+#include "pop3/server.h"
+
+static const char usage[] =
+    "usage: outpost serve [-c FILE | --data DIR]\n"
+    "\n"
+    "Runs every service the configuration enables, in the foreground, logging\n"
+    "to stderr (or syslog). Without -c it uses DIR/outpost.conf (DIR defaults\n"
+    "to ./var); on the first start there it sets up the embedded default: a\n"
+    "commented config file, a self-signed certificate, and the demo domain\n"
+    "example.test with accounts alice and bob, whose passwords are printed\n"
+    "once. SIGHUP reloads the configuration and certificate; SIGTERM stops.\n";
+
+static void host_name(const struct settings *s, char *out, size_t len)
+{
+    if (s->hostname && s->hostname[0]) {
+        str_copy(out, len, s->hostname);
+        return;
+    }
+    if (gethostname(out, len) < 0 || !out[0])
+        str_copy(out, len, "localhost");
+    out[len - 1] = '\0';
+}
+
+static void make_password(char *out, size_t len)
+{
+    /* No look-alike characters (0/O, 1/l/I): people copy these by eye. */
+    static const char alphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    for (size_t i = 0; i + 1 < len; i++)
+        out[i] = alphabet[random_below(sizeof alphabet - 1)];
+    out[len - 1] = '\0';
+}
+
+static const char welcome[] =
+    "From: outpost <postmaster@example.test>\r\n"
+    "To: %s\r\n"
+    "Subject: Welcome to outpost\r\n"
+    "Message-ID: <welcome.%s>\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "\r\n"
+    "This mailbox is served by outpost. Read it with any POP3 client, e.g.\r\n"
+    "  curl pop3://127.0.0.1:10110/1 --user %s\r\n";
+
+/* The embedded default's first start in datadir. Each step is skipped when
+ * its result exists, and the config file, the mark of a finished set-up, is
+ * written last, so an interrupted first start simply runs again. */
+static int first_start(const char *datadir)
+{
+    printf("outpost: first start: setting up the embedded default in %s\n", datadir);
+    int r = mkdir_p(datadir, 0700);
+    if (r < 0) {
+        fprintf(stderr, "outpost: cannot create %s: %s\n", datadir, op_strerror(r));
+        return 1;
+    }
+    struct settings s;
+    struct buf errors = BUF_INIT;
+    settings_load(&s, NULL, datadir, &errors);
+    buf_free(&errors);
+
+    char host[256];
+    host_name(&s, host, sizeof host);
+    char err[512];
+    if (access(s.cert_path, F_OK) != 0) {
+        if (tls_make_selfsigned(s.cert_path, s.key_path, host, err, sizeof err) < 0) {
+            fprintf(stderr, "outpost: %s\n", err);
+            settings_free(&s);
+            return 1;
+        }
+        printf("  made a self-signed certificate for %s: %s\n", host, s.cert_path);
+    }
+
+    struct accounts *acc;
+    r = accounts_open(s.data_dir, &acc);
+    if (r < 0) {
+        fprintf(stderr, "outpost: cannot create the accounts database: %s\n", op_strerror(r));
+        settings_free(&s);
+        return 1;
+    }
+    static const char *const demo[] = {"alice@example.test", "bob@example.test"};
+    bool said = false;
+    for (size_t i = 0; i < ARRAY_LEN(demo); i++) {
+        if (accounts_exists(acc, demo[i]) == 1)
+            continue;
+        char pw[17], hash[PASSWD_HASH_MAX];
+        make_password(pw, sizeof pw);
+        if (passwd_hash(pw, hash, sizeof hash) < 0 || accounts_add(acc, demo[i], hash) < 0) {
+            fprintf(stderr, "outpost: cannot create the account %s\n", demo[i]);
+            accounts_close(acc);
+            settings_free(&s);
+            return 1;
+        }
+        if (!said) {
+            printf("  created demo accounts (passwords shown only now; stored as yescrypt hashes):\n");
+            said = true;
+        }
+        printf("  %s  password: %s\n", demo[i], pw);
+        explicit_bzero(pw, sizeof pw);
+        struct buf msg = BUF_INIT;
+        buf_printf(&msg, welcome, demo[i], demo[i], demo[i]);
+        r = mstore_deliver(acc, s.data_dir, demo[i], buf_ptr(&msg), buf_len(&msg));
+        buf_free(&msg);
+        if (r < 0)
+            fprintf(stderr, "outpost: warning: welcome message to %s: %s\n", demo[i], op_strerror(r));
+    }
+    accounts_close(acc);
+
+    struct buf conf = BUF_INIT;
+    char path[4200];
+    path_join(path, sizeof path, s.data_dir, CONFIG_NAME);
+    if (settings_write_file(&conf, NULL) < 0 ||
+        (r = write_file_atomic(path, buf_ptr(&conf), buf_len(&conf), 0600)) < 0) {
+        fprintf(stderr, "outpost: cannot write %s: %s\n", path, op_strerror(r));
+        buf_free(&conf);
+        settings_free(&s);
+        return 1;
+    }
+    printf("  wrote the configuration %s (every key commented; edit it, then send SIGHUP)\n", path);
+    printf("  add accounts with: outpost user add carol@example.test --data %s\n", datadir);
+    buf_free(&conf);
+    settings_free(&s);
+    return 0;
+}
+
+/* ---- running ---------------------------------------------------------------- */
+
+struct runtime {
+    struct cli_opts opts;
+    struct settings s;
+};
+
+static void configure_services(const struct settings *s)
+{
+    char host[256];
+    host_name(s, host, sizeof host);
+    struct pop3_config pc = {
+        .datadir = s->data_dir,
+        .hostname = host,
+        .default_domain = s->default_domain,
+        .plaintext = (enum plaintext_policy)s->plaintext,
+        .idle_ms = s->pop3_idle_timeout,
+    };
+    if (pop3_configure(&pc) < 0)
+        log_err("pop3: out of memory applying the configuration");
+}
+
+/* SIGHUP: read the file again; apply it only if it is valid. */
+static void on_reload(void *arg)
+{
+    struct runtime *rt = arg;
+    struct settings ns;
+    struct buf errors = BUF_INIT;
+    int nerr = settings_load(&ns, rt->s.config_path, rt->opts.data, &errors);
+    if (nerr != 0) {
+        const char *p = buf_cstr(&errors);
+        for (const char *e; p && *p; p = e + 1) {
+            e = strchr(p, '\n');
+            if (!e)
+                e = p + strlen(p);
+            log_err("reload: %.*s", (int)(e - p), p);
+            if (!*e)
+                break;
+        }
+        log_err("reload: configuration has errors; keeping the running one");
+        buf_free(&errors);
+        settings_free(&ns);
+        return;
+    }
+    buf_free(&errors);
+    char err[512];
+    if (tls_reload(ns.cert_path, ns.key_path, ns.tls_min == TLS_MIN_13, err, sizeof err) < 0)
+        log_err("reload: %s; keeping the current certificate", err);
+    else
+        log_info("reload: certificate %s loaded", ns.cert_path);
+    if (strcmp(ns.data_dir, rt->s.data_dir) != 0)
+        log_warn("reload: a new data directory takes effect only after a restart");
+    log_setup(ns.log == 1 ? "syslog" : "stderr", (enum log_level)ns.log_level);
+    server_set_limits(ns.max_connections, ns.max_per_ip, ns.shutdown_grace);
+    /* The data directory stays as started. */
+    free(ns.data_dir);
+    ns.data_dir = xstrdup(rt->s.data_dir);
+    configure_services(&ns);
+    settings_free(&rt->s);
+    rt->s = ns;
+    log_info("reload: done");
+}
+
+static int drop_privileges(const char *user)
+{
+    if (!user || !user[0] || getuid() != 0)
+        return 0;
+    struct passwd *pw = getpwnam(user);
+    if (!pw) {
+        fprintf(stderr, "outpost: [server] user: no such user '%s'\n", user);
+        return -1;
+    }
+    if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+        setuid(pw->pw_uid) < 0) {
+        fprintf(stderr, "outpost: cannot switch to user %s: %s\n", user, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0) {
+        fprintf(stderr, "outpost: privileges could not be dropped\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void print_service(const char *name, const struct cfg_addrs *a, const char *try_fmt)
+{
+    for (int i = 0; i < a->n; i++) {
+        char addr[80];
+        server_format_addr(&a->addr[i], addr, sizeof addr);
+        printf("  %-6s %-22s ", name, addr);
+        printf(try_fmt, addr);
+        printf("\n");
+    }
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct runtime rt;
+    memset(&rt, 0, sizeof rt);
+    argc = cli_take_opts(argc, argv, &rt.opts);
+    if (argc < 0)
+        return EX_USAGE_;
+    if (rt.opts.help) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (argc != 1) {
+        fputs(usage, stderr);
+        return EX_USAGE_;
+    }
+    if (!rt.opts.config) {
+        const char *dir = rt.opts.data ? rt.opts.data : DEFAULT_DATA_DIR;
+        char path[4200];
+        if (path_join(path, sizeof path, dir, CONFIG_NAME) < 0)
+            return EX_USAGE_;
+        if (access(path, F_OK) != 0) {
+            if (first_start(dir) != 0)
+                return 1;
+            rt.opts.data = dir;
+        }
+    } else if (access(rt.opts.config, R_OK) != 0) {
+        fprintf(stderr, "%s: cannot read: %s\n", rt.opts.config, strerror(errno));
+        return EXIT_BADCONF;
+    }
+    if (cli_load_settings(&rt.opts, &rt.s) != 0)
+        return EXIT_BADCONF;
+    struct settings *s = &rt.s;
+    log_setup(s->log == 1 ? "syslog" : "stderr", (enum log_level)s->log_level);
+
+    char err[512];
+    if (tls_reload(s->cert_path, s->key_path, s->tls_min == TLS_MIN_13, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: [tls] %s\n", s->config_path ? s->config_path : "config", err);
+        settings_free(s);
+        return EXIT_BADCONF;
+    }
+    struct accounts *acc;
+    int r = accounts_open(s->data_dir, &acc);
+    if (r < 0) {
+        fprintf(stderr, "outpost: cannot open the accounts database in %s: %s\n", s->data_dir,
+                op_strerror(r));
+        settings_free(s);
+        return 1;
+    }
+    accounts_close(acc);
+
+    server_block_signals();
+    if (server_init(s->workers, s->max_connections, s->max_per_ip, s->shutdown_grace) < 0) {
+        fprintf(stderr, "outpost: cannot start the event loops\n");
+        return 1;
+    }
+    configure_services(s);
+    if (pop3_listen(&s->pop3_listen, &s->pop3_listen_tls, err, sizeof err) < 0) {
+        fprintf(stderr, "outpost: %s\n", err);
+        server_cleanup();
+        pop3_cleanup();
+        settings_free(s);
+        return 1;
+    }
+    if (drop_privileges(s->user) < 0) {
+        server_cleanup();
+        return 1;
+    }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    pool_start(ncpu > 2 ? (unsigned)ncpu : 2);
+
+    printf("outpost: serving %s (config %s)\n", s->data_dir,
+           s->config_path ? s->config_path : "built-in defaults");
+    print_service("pop3", &s->pop3_listen, "try: curl pop3://%s/ --user alice@example.test");
+    print_service("pop3s", &s->pop3_listen_tls, "try: curl -k pop3s://%s/1 --user alice@example.test");
+    printf("outpost: SIGHUP reloads, SIGTERM (Ctrl-C) stops\n");
+    fflush(stdout);
+    log_info("started; pid %ld", (long)getpid());
+
+    server_run(on_reload, &rt);
+
+    pool_stop();
+    server_cleanup();
+    pop3_cleanup();
+    tls_shutdown();
+    log_info("stopped");
+    settings_free(&rt.s);
+    return 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * settings.h - the whole configuration of outpost, as a struct, and the
+ * schema that maps the config file onto it (every key, its type, default and
+ * documentation). The commented config written for the embedded default and
+ * docs/CONFIG.md are both produced from this one table.
+ */
+#ifndef OP_CLI_SETTINGS_H
+#define OP_CLI_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth/policy.h"
+#include "base/buf.h"
+#include "base/config.h"
+
+enum tls_min { TLS_MIN_12, TLS_MIN_13 };
+
+struct settings {
+    /* [server] */
+    char *data;                 /* data directory (relative: to the config file's directory) */
+    char *user;                 /* drop privileges to this user after binding (root only) */
+    unsigned workers;           /* event-loop threads; 0 = one per core */
+    int log;                    /* 0 stderr, 1 syslog */
+    int log_level;              /* enum log_level */
+    unsigned shutdown_grace;    /* ms */
+    char *hostname;             /* name in greetings; empty = system host name */
+
+    /* [tls] */
+    char *cert, *key;
+    int tls_min;
+
+    /* [limits] */
+    unsigned max_connections;
+    unsigned max_per_ip;
+
+    /* [auth] */
+    int plaintext;              /* enum plaintext_policy */
+
+    /* [mail] */
+    char *default_domain;       /* domain appended to logins without '@' */
+    uint64_t max_message_size;
+
+    /* [pop3] */
+    struct cfg_addrs pop3_listen, pop3_listen_tls;
+    unsigned pop3_idle_timeout; /* ms */
+
+    /* derived at load time, not in the file */
+    char *config_path;          /* absolute path of the file read, or NULL */
+    char *data_dir;             /* absolute data directory */
+    char *cert_path, *key_path; /* absolute */
+};
+
+extern const struct cfg_key settings_schema[];
+extern const size_t settings_nkeys;
+
+/* Load FILE (errors as "file:line: ..." lines into errors); resolves paths.
+ * data_override (from --data) wins over the file's [server] data.
+ * Returns the number of errors, or negative on I/O failure. */
+int settings_load(struct settings *s, const char *path, const char *data_override,
+                  struct buf *errors);
+void settings_free(struct settings *s);
+
+/* The documented config file, with values from set() uncommented. */
+int settings_write_file(struct buf *out, const char *(*set)(const char *section, const char *key));
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * conn.h - a client connection: non-blocking socket, optional TLS, line
+ * framing, write buffering with backpressure, idle timeout.
+ *
+ * A protocol is a struct service with a table of callbacks (conn_ops). The
+ * connection calls them on its loop thread:
+ *   on_open      the connection is ready (after the handshake of an implicit
+ *                TLS listener): write the greeting
+ *   on_line      one complete line, CRLF or LF removed, NUL-terminated at
+ *                line[len]; it may itself contain NUL bytes (len is exact)
+ *   on_too_long  a line exceeded service->max_line; its bytes up to the next
+ *                LF are discarded and line delivery goes on after it
+ *   on_drain     (optional) buffered output fell below the low-water mark
+ *                after conn_want_drain(): stream the next part of a response
+ *   on_tls       (optional) an in-protocol upgrade (conn_starttls) completed
+ *   on_timeout   idle too long: write the goodbye; the connection then closes
+ *   on_shutdown  (optional) the server is stopping and this session is idle:
+ *                write the goodbye; the connection then closes
+ *   on_close     the connection is gone: free the session
+ *
+ * Lines are delivered one at a time while the connection is not paused:
+ * a session that starts slow work (conn_hold + pool_submit) pauses, so
+ * pipelined commands wait their turn and replies stay in order. Reading also
+ * stops while more than CONN_OUT_HIGH bytes wait to be sent, so a client that
+ * does not read cannot make the server buffer without bound.
+ */
+#ifndef OP_NET_CONN_H
+#define OP_NET_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONN_OUT_HIGH (256 * 1024)
+#define CONN_OUT_LOW  (64 * 1024)
+
+struct conn;
+struct loop;
+
+struct conn_ops {
+    void (*on_open)(struct conn *c);
+    void (*on_line)(struct conn *c, char *line, size_t len);
+    void (*on_too_long)(struct conn *c);
+    void (*on_drain)(struct conn *c);
+    void (*on_tls)(struct conn *c);
+    void (*on_timeout)(struct conn *c);
+    void (*on_shutdown)(struct conn *c);
+    void (*on_close)(struct conn *c);
+};
+
+struct service {
+    const char *name;               /* "pop3", for logs */
+    const struct conn_ops *ops;
+    const char *busy_reply;         /* sent when over the connection limits */
+    size_t max_line;                /* longest line accepted, without CRLF */
+    unsigned idle_ms;               /* idle timeout */
+};
+
+/* Output. Bytes are queued and sent after the current event (coalesced). */
+void   conn_write(struct conn *c, const void *p, size_t n);
+void   conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+size_t conn_out_len(const struct conn *c);
+/* Direct access to the output buffer for producers that fill it themselves
+ * (e.g. byte-stuffing a message); call conn_flush_later() after appending. */
+struct buf *conn_out(struct conn *c);
+void   conn_flush_later(struct conn *c);
+/* Ask for one on_drain call once the output is below CONN_OUT_LOW. */
+void   conn_want_drain(struct conn *c);
+
+/* Stop / restart delivering lines (pipelined input stays buffered). */
+void conn_pause(struct conn *c);
+void conn_resume(struct conn *c);
+
+/* Keep the connection struct (and so its session) alive across async work.
+ * Each hold needs one release; if the client left meanwhile, the session's
+ * on_close runs after the last release. */
+void conn_hold(struct conn *c);
+void conn_release(struct conn *c);
+bool conn_is_closed(const struct conn *c);
+
+/* Send what is queued, then close. */
+void conn_close(struct conn *c);
+
+/* Upgrade to TLS once the queued plaintext (the "go ahead" reply) is sent.
+ * Input already received after the command is discarded (RFC 3207 section
+ * 4.2, RFC 2595 section 3.1: no plaintext may be injected into the TLS
+ * session). Returns 0, or OP_E_TLS when no certificate is loaded. */
+int  conn_starttls(struct conn *c);
+
+/* Read-only facts. */
+void       *conn_session(const struct conn *c);
+void        conn_set_session(struct conn *c, void *session);
+const char *conn_peer(const struct conn *c);         /* "[192.0.2.1]:5012" */
+const char *conn_peer_ip(const struct conn *c);      /* "192.0.2.1" */
+const struct sockaddr_storage *conn_peer_addr(const struct conn *c);
+uint64_t    conn_id(const struct conn *c);
+bool        conn_is_tls(const struct conn *c);
+bool        conn_is_loopback(const struct conn *c);
+struct loop *conn_loop(const struct conn *c);
+const struct service *conn_service(const struct conn *c);
+/* Protocol name and session number, for log lines: "pop3 #12". */
+const char *conn_tag(const struct conn *c);
+/* Set the idle timeout for this connection (ms). */
+void conn_set_idle(struct conn *c, unsigned ms);
+
+#endif
