@@ -1,0 +1,76 @@
+/* The real configuration schema: its defaults, the file written from it,
+ * and docs/CONFIG.md documenting every key. */
+#include <stdlib.h>
+
+#include "base/fsutil.h"
+#include "cli/settings.h"
+#include "test.h"
+
+TEST(settings_defaults_are_the_embedded_default)
+{
+    struct settings s;
+    struct buf err = BUF_INIT;
+    CHECK_INT(settings_load(&s, NULL, "/tmp/outpost-x", &err), 0);
+    CHECK_STR(s.data_dir, "/tmp/outpost-x");
+    CHECK_STR(s.cert_path, "/tmp/outpost-x/cert.pem");
+    CHECK_INT(s.pop3_listen.n, 1);
+    CHECK_INT(s.pop3_listen_tls.n, 1);
+    CHECK_INT(s.pop3_idle_timeout, 600000);
+    CHECK_INT(s.plaintext, PLAINTEXT_LOOPBACK);
+    CHECK_STR(s.default_domain, "example.test");
+    settings_free(&s);
+    buf_free(&err);
+}
+
+TEST(settings_written_file_parses_back_without_errors)
+{
+    struct buf out = BUF_INIT, err = BUF_INIT;
+    REQUIRE(settings_write_file(&out, NULL) == 0);
+    const char *dir = test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/outpost.conf", dir);
+    REQUIRE(write_file_atomic(path, buf_ptr(&out), buf_len(&out), 0600) == 0);
+    struct settings s;
+    CHECK_INT(settings_load(&s, path, NULL, &err), 0);
+    CHECK_STR(s.data_dir, dir);             /* data = . is the file's directory */
+    settings_free(&s);
+    buf_free(&out);
+    buf_free(&err);
+}
+
+TEST(settings_errors_name_file_and_line)
+{
+    const char *dir = test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/bad.conf", dir);
+    static const char text[] = "[server]\nworkers = 2\n\n[pop3]\nlisten = nowhere\nbogus = 1\n";
+    REQUIRE(write_file_atomic(path, text, sizeof text - 1, 0600) == 0);
+    struct settings s;
+    struct buf err = BUF_INIT;
+    CHECK_INT(settings_load(&s, path, NULL, &err), 2);
+    const char *e = buf_cstr(&err);
+    char want[600];
+    snprintf(want, sizeof want, "%s:5:", path);
+    CHECK(strstr(e, want) != NULL);
+    snprintf(want, sizeof want, "%s:6: unknown key 'bogus' in [pop3]", path);
+    CHECK(strstr(e, want) != NULL);
+    settings_free(&s);
+    buf_free(&err);
+}
+
+TEST(settings_every_key_is_documented_in_docs_config_md)
+{
+    struct buf doc = BUF_INIT;
+    /* The unit tests run from the repository root. */
+    REQUIRE(read_file("docs/CONFIG.md", &doc, 1 << 20) == 0);
+    const char *text = buf_cstr(&doc);
+    for (size_t i = 0; i < settings_nkeys; i++) {
+        char want[160];
+        snprintf(want, sizeof want, "`[%s] %s`", settings_schema[i].section, settings_schema[i].key);
+        if (!strstr(text, want)) {
+            fprintf(stderr, "    docs/CONFIG.md lacks %s\n", want);
+            CHECK(0);
+        }
+    }
+    buf_free(&doc);
+}
