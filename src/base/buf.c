@@ -25,7 +25,9 @@ void buf_shrink(struct buf *b)
 
 char *buf_reserve(struct buf *b, size_t n)
 {
-    if (b->cap - b->len >= n)
+    /* A buffer without memory allocates even for n == 0, so that NULL
+     * always means ENOMEM (and no offset is ever applied to NULL). */
+    if (b->data && b->cap - b->len >= n)
         return b->data + b->len;
     /* Reclaim the consumed prefix before growing. */
     if (b->off > 0) {

@@ -29,6 +29,7 @@ static const char *skip_ws(const char *p, const char *end)
 static int parse_value(const char *p, const char *end, char *out, char *err, size_t errlen)
 {
     size_t n = 0;
+    const char *v0 = p;                   /* just after '=' */
     p = skip_ws(p, end);
     if (p < end && *p == '"') {
         p++;
@@ -59,7 +60,8 @@ static int parse_value(const char *p, const char *end, char *out, char *err, siz
     }
     const char *stop = end;
     for (const char *q = p; q < end; q++) {
-        if ((*q == '#' || *q == ';') && q > p && (q[-1] == ' ' || q[-1] == '\t')) {
+        /* Compared with v0, not p, so that "key = # note" is an empty value. */
+        if ((*q == '#' || *q == ';') && q > v0 && (q[-1] == ' ' || q[-1] == '\t')) {
             stop = q;
             break;
         }
@@ -77,14 +79,16 @@ int cfg_parse(const char *text, size_t len, cfg_entry_fn fn, void *arg,
 {
     char section[CFG_MAX_NAME + 1] = "";
     char key[CFG_MAX_NAME + 1];
-    char *value = malloc(CFG_MAX_LINE + 1);
-    if (!value)
-        return -ENOMEM;
-    const char *p = text, *end = text + len;
-    int line = 0, r = 0;
     *errline = 0;
     if (errlen)
         err[0] = '\0';
+    char *value = malloc(CFG_MAX_LINE + 1);
+    if (!value) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    const char *p = text, *end = text + len;
+    int line = 0, r = 0;
 
     while (p < end) {
         line++;
@@ -185,9 +189,10 @@ int cfg_parse_uint(const char *s, uint64_t *out)
         return OP_E_SYNTAX;
     uint64_t v = 0;
     for (; isdigit((unsigned char)*s); s++) {
-        if (v > (UINT64_MAX - 9) / 10)
+        uint64_t d = (uint64_t)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
             return OP_E_SYNTAX;
-        v = v * 10 + (uint64_t)(*s - '0');
+        v = v * 10 + d;
     }
     if (*s)
         return OP_E_SYNTAX;
@@ -203,9 +208,10 @@ static int parse_with_unit(const char *s, const char *const *units, const uint64
         return OP_E_SYNTAX;
     uint64_t v = 0;
     for (; isdigit((unsigned char)*s); s++) {
-        if (v > (UINT64_MAX - 9) / 10)
+        uint64_t d = (uint64_t)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
             return OP_E_SYNTAX;
-        v = v * 10 + (uint64_t)(*s - '0');
+        v = v * 10 + d;
     }
     uint64_t m = dflt_mult;
     if (*s) {
@@ -497,6 +503,35 @@ static void write_doc(struct buf *out, const char *doc)
     }
 }
 
+/* Whether v must be quoted to read back unchanged: it holds a comment
+ * character, a quote or a backslash, or blanks at either end (which an
+ * unquoted value loses to trimming). */
+static bool needs_quotes(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0)
+        return false;
+    if (strpbrk(v, "#;\"\\"))
+        return true;
+    return v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' || v[n - 1] == '\t';
+}
+
+/* Append v in the file's syntax, quoted with \" and \\ escapes if needed. */
+static void write_value(struct buf *out, const char *v)
+{
+    if (!needs_quotes(v)) {
+        buf_puts(out, v);
+        return;
+    }
+    buf_puts(out, "\"");
+    for (const char *c = v; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            buf_append(out, "\\", 1);
+        buf_append(out, c, 1);
+    }
+    buf_puts(out, "\"");
+}
+
 int cfg_write_commented(const struct cfg_key *schema, size_t nkeys, struct buf *out,
                         const char *header,
                         const char *(*set)(const char *section, const char *key))
@@ -514,11 +549,9 @@ int cfg_write_commented(const struct cfg_key *schema, size_t nkeys, struct buf *
         write_doc(out, k->doc);
         const char *v = set ? set(k->section, k->key) : NULL;
         const char *d = k->dflt ? k->dflt : "";
-        bool quote = strchr(v ? v : d, '#') || strchr(v ? v : d, ';');
-        if (v)
-            buf_printf(out, quote ? "%s = \"%s\"\n" : "%s = %s\n", k->key, v);
-        else
-            buf_printf(out, quote ? "#%s = \"%s\"\n" : "#%s = %s\n", k->key, d);
+        buf_printf(out, "%s%s = ", v ? "" : "#", k->key);
+        write_value(out, v ? v : d);
+        buf_puts(out, "\n");
     }
     return buf_cstr(out) ? 0 : -ENOMEM;
 }

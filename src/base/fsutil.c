@@ -13,6 +13,8 @@
 int mkdir_p(const char *path, mode_t mode)
 {
     char tmp[4096];
+    if (!path[0])
+        return -ENOENT;                  /* as mkdir(""); also keeps tmp + 1 in bounds */
     if (!str_copy(tmp, sizeof tmp, path))
         return -ENAMETOOLONG;
     for (char *p = tmp + 1; *p; p++) {
@@ -23,9 +25,15 @@ int mkdir_p(const char *path, mode_t mode)
             return -errno;
         *p = '/';
     }
-    if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+    if (mkdir(tmp, mode) == 0)
+        return 0;
+    if (errno != EEXIST)
         return -errno;
-    return 0;
+    /* EEXIST also comes for a file of that name: only a directory will do. */
+    struct stat st;
+    if (stat(tmp, &st) < 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 int fsync_dir(const char *path)
@@ -113,6 +121,8 @@ int read_file(const char *path, struct buf *out, size_t max)
 
 void path_dirname(const char *path, char *dst, size_t dstlen)
 {
+    if (dstlen == 0)
+        return;                              /* no room even for the NUL */
     const char *slash = strrchr(path, '/');
     if (!slash) {
         str_copy(dst, dstlen, ".");
