@@ -19,7 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Create root and its tmp/, new/, cur/ (mode 0700), fsync'ing what it made. */
+/* Create root (and missing parents) and its tmp/, new/, cur/ (mode 0700),
+ * fsync'ing the parent of each directory it made. Existing ones are fine. */
 int maildir_create(const char *root);
 
 /* Deliver len bytes into root/new/. name (size namelen >= 256) receives the
@@ -28,8 +29,14 @@ int maildir_deliver(const char *root, const void *data, size_t len, char *name, 
 
 /* Size of data once every bare LF is sent as CRLF. */
 uint64_t mail_crlf_size(const void *data, size_t len);
+/* Size of a whole message as POP3 and IMAP send it: mail_crlf_size(), plus
+ * the CRLF added when non-empty data does not end with a line end. This is
+ * the W= value. */
+uint64_t mail_wire_size(const void *data, size_t len);
 
-/* Parse ",S=" and ",W=" from a Maildir file name; 0 if present, else -ENOENT. */
+/* Parse ",S=" and ",W=" from a Maildir file name (fields after the ':' that
+ * starts the info are ignored). 0 if both are present and well formed (then
+ * both outputs are set), else -ENOENT and the outputs are untouched. */
 int maildir_name_sizes(const char *name, uint64_t *size, uint64_t *crlf_size);
 
 #endif

@@ -8,6 +8,8 @@
  * that appeared (delivered by outpost or dropped in by another program),
  * forgets files that vanished, and rebuilds the index from the directory when
  * it is missing or unreadable (with a new UIDVALIDITY, so clients re-sync).
+ * The last UIDVALIDITY given out is also kept in "<root>/outpost-uidvalidity"
+ * so that a rebuilt index always gets a greater one.
  *
  * Callers hold no database handle between calls: a session syncs at login and
  * expunges at the end, which keeps an idle session's memory small.
@@ -36,11 +38,16 @@ struct mindex_list {
 };
 
 /* Synchronise the index of the Maildir at root with its files and return the
- * messages. New files get uids in delivery order. 0 or negative code. */
+ * messages. New files get uids in delivery order. 0, -ENOENT/-ENOTDIR if root
+ * is not a Maildir (no index is created then), OP_E_LOCKED if the database
+ * stayed busy for the busy timeout, or another negative code. On error *out
+ * is empty (mindex_list_free() is still safe). */
 int mindex_sync(const char *root, struct mindex_list *out);
 
 /* Delete the messages with these uids: unlink the files, fsync new/ and cur/,
- * remove them from the index. A file already gone is not an error. */
+ * remove them from the index. A file already gone, or an unknown uid, is not
+ * an error; a file that another program moved since the last sync is found
+ * by its base name. -ENOENT if the mailbox has no index yet. */
 int mindex_expunge(const char *root, const uint32_t *uids, size_t n);
 
 void mindex_list_free(struct mindex_list *l);

@@ -1,0 +1,280 @@
+/*
+ * maildir.c - Maildir++ message files: create a mailbox, deliver a message
+ * durably, and read the sizes a file name carries. See maildir.h.
+ *
+ * The delivery protocol follows the Maildir description (cr.yp.to/proto/
+ * maildir.html): a file is complete in tmp/ before its name appears in new/,
+ * so readers never see a partial message. On top of that, the data and then
+ * the new/ directory are fsync'ed, so a reported delivery survives a crash.
+ */
+#include "mail/maildir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#define MAILDIR_MODE 0700
+#define MESSAGE_MODE 0600
+#define HOST_MAX 64                  /* sanitised host part, bytes */
+#define UNIQUE_TRIES 8               /* fresh names tried before giving up */
+
+/* Per-process delivery counter: together with pid, time and a random part
+ * it keeps names unique across this process's threads. */
+static atomic_uint_fast64_t g_delivery_seq;
+
+/* --- creating a Maildir ------------------------------------------------ */
+
+/* mkdir path; when it was created, fsync its parent so the new entry is
+ * durable. 0 or -errno; an existing directory is fine. */
+static int mkdir_durable(const char *path)
+{
+    if (mkdir(path, MAILDIR_MODE) < 0) {
+        if (errno != EEXIST)
+            return -errno;
+        struct stat st;
+        if (stat(path, &st) < 0)
+            return -errno;
+        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+    }
+    char parent[4096];
+    path_dirname(path, parent, sizeof parent);
+    return fsync_dir(parent);
+}
+
+int maildir_create(const char *root)
+{
+    char path[4096];
+    if (!root[0])
+        return -EINVAL;
+    if (!str_copy(path, sizeof path, root))
+        return -ENAMETOOLONG;
+    /* Every missing ancestor, then root itself. */
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/' || p[-1] == '/')
+            continue;
+        *p = '\0';
+        int r = mkdir_durable(path);
+        *p = '/';
+        if (r < 0)
+            return r;
+    }
+    int r = mkdir_durable(path);
+    if (r < 0)
+        return r;
+    static const char *const subdirs[] = {"tmp", "new", "cur"};
+    for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
+        char sub[4096];
+        if ((r = path_join(sub, sizeof sub, root, subdirs[i])) < 0)
+            return r;
+        if ((r = mkdir_durable(sub)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* --- sizes ------------------------------------------------------------- */
+
+uint64_t mail_crlf_size(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t n = len;
+    /* Count LFs not preceded by CR: each grows by one octet on the wire. */
+    const unsigned char *end = p + len, *lf = p;
+    while ((lf = memchr(lf, '\n', (size_t)(end - lf))) != NULL) {
+        if (lf == p || lf[-1] != '\r')
+            n++;
+        lf++;
+    }
+    return n;
+}
+
+uint64_t mail_wire_size(const void *data, size_t len)
+{
+    uint64_t n = mail_crlf_size(data, len);
+    if (len > 0 && ((const unsigned char *)data)[len - 1] != '\n')
+        n += 2;
+    return n;
+}
+
+/* Parse the decimal value of field ",<key>=" in the base part of name (the
+ * part before the ':' that starts the info). true if found and well formed. */
+static bool name_field(const char *name, char key, uint64_t *out)
+{
+    const char *end = strchr(name, ':');
+    if (!end)
+        end = name + strlen(name);
+    for (const char *p = name; p + 3 <= end; p++) {
+        if (p[0] != ',' || p[1] != key || p[2] != '=')
+            continue;
+        const char *d = p + 3;
+        uint64_t v = 0;
+        size_t digits = 0;
+        while (d < end && *d >= '0' && *d <= '9') {
+            unsigned dig = (unsigned)(*d - '0');
+            if (v > (UINT64_MAX - dig) / 10)
+                return false;
+            v = v * 10 + dig;
+            d++;
+            digits++;
+        }
+        if (digits > 0 && (d == end || *d == ',')) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+int maildir_name_sizes(const char *name, uint64_t *size, uint64_t *crlf_size)
+{
+    uint64_t s, w;
+    if (!name_field(name, 'S', &s) || !name_field(name, 'W', &w))
+        return -ENOENT;
+    *size = s;
+    *crlf_size = w;
+    return 0;
+}
+
+/* --- delivery ---------------------------------------------------------- */
+
+/* The host part of a unique name. The Maildir description asks for '/' and
+ * ':' to be written as \057 and \072; we escape every byte outside
+ * [A-Za-z0-9.-_] the same way so the name is printable ASCII and ',' (which
+ * starts the S=/W= fields) cannot appear. */
+static void host_part(char *out, size_t outlen)
+{
+    char host[256];
+    if (gethostname(host, sizeof host) < 0 || !host[0])
+        str_copy(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)host; *p; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_';
+        size_t need = plain ? 1 : 4;
+        if (o + need >= outlen)
+            break;
+        if (plain)
+            out[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(out + o, outlen - o, "\\%03o", *p);
+    }
+    out[o] = '\0';
+}
+
+/* "<sec>.M<usec>P<pid>Q<seq>R<rand>.<host>" */
+static int unique_name(char *out, size_t outlen, const char *host)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t seq = atomic_fetch_add(&g_delivery_seq, 1) + 1;
+    uint64_t rnd;
+    int r = random_bytes(&rnd, sizeof rnd);
+    if (r < 0)
+        return r;
+    int n = snprintf(out, outlen, "%lld.M%06ldP%ldQ%" PRIu64 "R%016" PRIx64 ".%s",
+                     (long long)ts.tv_sec, ts.tv_nsec / 1000, (long)getpid(), seq, rnd, host);
+    return (n < 0 || (size_t)n >= outlen) ? -ENAMETOOLONG : 0;
+}
+
+/* Create tmp/<unique> exclusively and write data into it, durably. On
+ * success tmp holds its path and unique its name; on failure nothing is
+ * left behind. */
+static int write_tmp(const char *root, const char *host, const void *data, size_t len,
+                     char *unique, size_t uniquelen, char *tmp, size_t tmplen)
+{
+    int fd = -1, r = -EEXIST;
+    for (int i = 0; i < UNIQUE_TRIES && fd < 0; i++) {
+        if ((r = unique_name(unique, uniquelen, host)) < 0)
+            return r;
+        if (snprintf(tmp, tmplen, "%s/tmp/%s", root, unique) >= (int)tmplen)
+            return -ENAMETOOLONG;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, MESSAGE_MODE);
+        r = fd < 0 ? -errno : 0;
+        if (r < 0 && r != -EEXIST)
+            return r;
+    }
+    if (fd < 0)
+        return r;
+    r = write_all(fd, data, len);
+    if (r == 0 && fsync(fd) < 0)
+        r = -errno;
+    /* Some file systems (NFS) report ENOSPC/EDQUOT only at close. */
+    if (close(fd) < 0 && r == 0)
+        r = -errno;
+    if (r < 0)
+        unlink(tmp);
+    return r;
+}
+
+/* Give the file at tmp its final name in new/. link() refuses to replace an
+ * existing name, so a (very unlikely) clash is detected rather than losing
+ * another message; file systems without hard links fall back to a rename
+ * that also refuses to replace. */
+static int publish(const char *tmp, const char *final)
+{
+    if (link(tmp, final) == 0)
+        return 0;
+    int e = errno;
+    if (e != EPERM && e != EOPNOTSUPP && e != ENOSYS && e != EMLINK)
+        return -e;
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == 0)
+        return 0;
+    return -errno;
+}
+
+int maildir_deliver(const char *root, const void *data, size_t len, char *name, size_t namelen)
+{
+    char host[HOST_MAX + 1], unique[256], tmp[4096], final[4096], base[256];
+    host_part(host, sizeof host);
+    int r = write_tmp(root, host, data, len, unique, sizeof unique, tmp, sizeof tmp);
+    if (r < 0)
+        return r;
+    uint64_t crlf = mail_wire_size(data, len);
+    for (int i = 0; i < UNIQUE_TRIES; i++) {
+        /* Name taken in new/: pick another unique part, keep the tmp file. */
+        if (i > 0 && (r = unique_name(unique, sizeof unique, host)) < 0)
+            break;
+        int n = snprintf(base, sizeof base, "%s,S=%zu,W=%" PRIu64, unique, len, crlf);
+        if (n < 0 || (size_t)n >= sizeof base || (size_t)n >= namelen) {
+            r = -ENAMETOOLONG;
+            break;
+        }
+        if (snprintf(final, sizeof final, "%s/new/%s", root, base) >= (int)sizeof final) {
+            r = -ENAMETOOLONG;
+            break;
+        }
+        if ((r = publish(tmp, final)) != -EEXIST)
+            break;
+    }
+    if (r < 0) {
+        unlink(tmp);
+        return r;
+    }
+    /* After link() both names exist; tmp/ is not fsync'ed, a leftover there
+     * after a crash is harmless (readers ignore tmp/). */
+    if (unlink(tmp) < 0 && errno != ENOENT)
+        log_warn("maildir %s: cannot remove %s: %s", root, tmp, strerror(errno));
+    char newdir[4096];
+    if ((r = path_join(newdir, sizeof newdir, root, "new")) == 0)
+        r = fsync_dir(newdir);
+    if (r < 0) {
+        /* Not known to be durable: take it back so the sender retries
+         * instead of the message appearing twice later. */
+        unlink(final);
+        return r;
+    }
+    str_copy(name, namelen, base);
+    return 0;
+}
