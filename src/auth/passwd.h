@@ -3,7 +3,11 @@
  *
  * Only hashes are ever stored. Verification recomputes the hash and compares
  * in constant time. Hashing costs tens of milliseconds by design: callers on
- * an event loop run it on the worker pool.
+ * an event loop run it on the worker pool. Every function is thread-safe.
+ *
+ * A stored hash that starts with '*' or '!' (the crypt(5) and shadow(5)
+ * conventions for "no password" and "locked"), or that libxcrypt cannot
+ * parse, never verifies; checking it costs as much as a real verification.
  */
 #ifndef OP_AUTH_PASSWD_H
 #define OP_AUTH_PASSWD_H
@@ -13,7 +17,9 @@
 
 #define PASSWD_HASH_MAX 256
 
-/* Hash password with a fresh random salt into out. 0 or negative code. */
+/* Hash password with a fresh random salt into out (at most PASSWD_HASH_MAX
+ * bytes are ever needed). 0, -EINVAL (no password), -ENOSPC (out too small),
+ * -ENOMEM, or OP_E_AUTH if libxcrypt refuses. */
 int passwd_hash(const char *password, char *out, size_t outlen);
 
 /* true if password matches hash (any crypt(5) scheme libxcrypt knows). */
@@ -22,5 +28,10 @@ bool passwd_verify(const char *password, const char *hash);
 /* Run a verification against a fixed dummy hash, for unknown users, so the
  * time to answer does not reveal whether an account exists. */
 void passwd_verify_dummy(const char *password);
+
+/* Compute the dummy hash now rather than on the first unknown user (whose
+ * answer would otherwise take twice as long). Called by accounts_open();
+ * calling it again does nothing. */
+void passwd_dummy_init(void);
 
 #endif

@@ -3,8 +3,14 @@
  *
  * Each failure from an address doubles the delay before the next failure is
  * answered (250 ms, 500 ms, 1 s ... up to 16 s); a success or an hour without
- * failures resets it. IPv6 clients are grouped by their /64. Thread-safe; the
- * table is bounded (oldest entries are evicted).
+ * failures resets it. IPv6 clients are grouped by their /64; an IPv4-mapped
+ * IPv6 address counts as the IPv4 address; peers of any other family (or a
+ * NULL peer) share one entry. Thread-safe; the table is bounded (4096
+ * entries in sets of 8; an address that finds its set full evicts the set's
+ * entry with the oldest failure).
+ *
+ * The caller does the waiting (a timer on its event loop, never a sleep)
+ * and answers the failure only then.
  */
 #ifndef OP_AUTH_THROTTLE_H
 #define OP_AUTH_THROTTLE_H
