@@ -62,6 +62,7 @@ int cli_load_settings(const struct cli_opts *o, struct settings *s)
         fputs(buf_cstr(&errors), stderr);
         fprintf(stderr, "outpost: %d error%s in the configuration\n", nerr, nerr == 1 ? "" : "s");
         buf_free(&errors);
+        settings_free(s);
         return EXIT_BADCONF;
     }
     buf_free(&errors);

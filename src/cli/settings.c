@@ -75,20 +75,55 @@ const struct cfg_key settings_schema[] = {
 const size_t settings_nkeys = ARRAY_LEN(settings_schema);
 
 /* Absolute form of p, taken relative to base when relative. */
+/* Lexically tidy an absolute path: no "//", no "." parts, ".." folded into
+ * its parent (the data directory need not exist yet, so no realpath()). */
+static void path_clean(char *p)
+{
+    char *out = p;              /* p[0] == '/' */
+    const char *in = p;
+    while (*in) {
+        while (*in == '/')
+            in++;
+        const char *end = strchrnul(in, '/');
+        size_t n = (size_t)(end - in);
+        if (n == 0 || (n == 1 && in[0] == '.')) {
+            /* skip */
+        } else if (n == 2 && in[0] == '.' && in[1] == '.') {
+            while (out > p && *--out != '/')
+                ;
+        } else {
+            *out++ = '/';
+            memmove(out, in, n);
+            out += n;
+        }
+        in = end;
+    }
+    if (out == p)
+        *out++ = '/';
+    *out = '\0';
+}
+
+/* base/p made absolute and tidy; NULL if too long. */
 static char *abs_path(const char *base, const char *p)
 {
-    char joined[PATH_MAX];
-    if (p[0] == '/')
-        return xstrdup(p);
-    if (path_join(joined, sizeof joined, base, p) < 0)
-        return NULL;
-    if (joined[0] != '/') {
-        char cwd[PATH_MAX], full[PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd) || path_join(full, sizeof full, cwd, joined) < 0)
+    char joined[PATH_MAX], full[PATH_MAX];
+    if (p[0] == '/') {
+        if (strlen(p) >= sizeof full)
             return NULL;
-        return xstrdup(full);
+        strcpy(full, p);
+    } else {
+        if (path_join(joined, sizeof joined, base, p) < 0)
+            return NULL;
+        if (joined[0] == '/') {
+            strcpy(full, joined);
+        } else {
+            char cwd[PATH_MAX];
+            if (!getcwd(cwd, sizeof cwd) || path_join(full, sizeof full, cwd, joined) < 0)
+                return NULL;
+        }
     }
-    return xstrdup(joined);
+    path_clean(full);
+    return xstrdup(full);
 }
 
 int settings_load(struct settings *s, const char *path, const char *data_override,

@@ -131,6 +131,8 @@ void limits_busy_done(void)
 
 /* ---- accepting -------------------------------------------------------------- */
 
+static void on_accept(struct loop_io *io, uint32_t events);
+
 static void on_retry(struct loop_timer *t)
 {
     struct listener *l = (struct listener *)((char *)t - offsetof(struct listener, retry));

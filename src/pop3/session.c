@@ -404,7 +404,7 @@ static void cmd_auth(struct session *s, const struct pop3_cmd *cmd)
         error_reply(s, "[AUTH] Plaintext authentication is disallowed without TLS (use STLS)");
         return;
     }
-    if (cmd->arg2len > 0) {
+    if (cmd->arg2) {
         sasl_plain(s, cmd->arg2, cmd->arg2len);
         return;
     }
@@ -519,8 +519,7 @@ static int open_message(const struct session *s, const struct mindex_msg *m)
         struct dirent *e;
         while ((e = readdir(dir)) != NULL) {
             if (strncmp(e->d_name, base, blen) == 0 && (e->d_name[blen] == ':' || !e->d_name[blen])) {
-                snprintf(path, sizeof path, "%s/%s", dpath, e->d_name);
-                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                fd = openat(dirfd(dir), e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
                 break;
             }
         }
