@@ -160,6 +160,7 @@ static void configure_services(const struct settings *s)
         .default_domain = s->default_domain,
         .plaintext = (enum plaintext_policy)s->plaintext,
         .idle_ms = s->pop3_idle_timeout,
+        .command_ms = s->pop3_command_timeout,
     };
     if (pop3_configure(&pc) < 0)
         log_err("pop3: out of memory applying the configuration");

@@ -71,6 +71,10 @@ const struct cfg_key settings_schema[] = {
     {"pop3", "idle_timeout", CFG_DURATION, OFF(pop3_idle_timeout), "10m", 1000, DAY_MS, NULL,
      "A session idle this long is closed (RFC 1939 section 3 asks for at "
      "least 10 minutes)."},
+    {"pop3", "command_timeout", CFG_DURATION, OFF(pop3_command_timeout), "1m", 1000, DAY_MS, NULL,
+     "A command line (or TLS handshake) that has started must be complete "
+     "within this time, however slowly its bytes trickle in; otherwise the "
+     "session is closed."},
 };
 const size_t settings_nkeys = ARRAY_LEN(settings_schema);
 

@@ -44,6 +44,7 @@ struct settings {
     /* [pop3] */
     struct cfg_addrs pop3_listen, pop3_listen_tls;
     unsigned pop3_idle_timeout; /* ms */
+    unsigned pop3_command_timeout; /* ms */
 
     /* derived at load time, not in the file */
     char *config_path;          /* absolute path of the file read, or NULL */

@@ -52,7 +52,10 @@ struct conn {
     unsigned idle_ms;
     int holds;
     int tls_wlen;                    /* length of a pending SSL_write retry */
-    uint64_t last_active;
+    uint64_t last_active;            /* last byte read or written */
+    uint64_t started;                /* when the pending partial line or TLS
+                                        handshake began; 0: none */
+    unsigned command_ms;
     uint64_t id;
     uint64_t bytes_in, bytes_out;
     struct sockaddr_storage peer;
@@ -68,6 +71,7 @@ static void close_now(struct conn *c, const char *why);
 static void flush(struct conn *c);
 static void process_input(struct conn *c);
 static void update_events(struct conn *c);
+static void on_timer(struct loop_timer *t);
 
 /* ---- small accessors ---------------------------------------------------- */
 
@@ -269,6 +273,32 @@ static void check_drain(struct conn *c)
 }
 
 /* Hand complete lines to the session while it accepts them. */
+/* The next moment the timer must look at c: the idle deadline, or the
+ * command deadline when a line or handshake is under way. */
+static uint64_t next_deadline(const struct conn *c, bool *is_command)
+{
+    uint64_t deadline = c->last_active + c->idle_ms;
+    *is_command = false;
+    if (c->started && c->command_ms && c->started + c->command_ms < deadline) {
+        deadline = c->started + c->command_ms;
+        *is_command = true;
+    }
+    return deadline;
+}
+
+/* A partial line or a handshake began: bring the timer forward if needed. */
+static void start_command_clock(struct conn *c)
+{
+    if (c->started || !c->command_ms)
+        return;
+    uint64_t now = clock_ms();
+    c->started = now;
+    bool cmd;
+    uint64_t deadline = next_deadline(c, &cmd);
+    if (cmd)
+        loop_timer_arm(c->w->loop, &c->timer, deadline > now ? deadline - now : 1, on_timer);
+}
+
 static void process_input(struct conn *c)
 {
     const size_t max = c->svc->max_line;
@@ -279,6 +309,7 @@ static void process_input(struct conn *c)
         if (c->flags & F_DISCARD) {
             if (!lf) {
                 buf_clear(&c->in);
+                start_command_clock(c);
                 break;
             }
             buf_consume(&c->in, (size_t)(lf - p) + 1);
@@ -291,8 +322,10 @@ static void process_input(struct conn *c)
                 c->flags |= F_DISCARD;
                 c->svc->ops->on_too_long(c);
             }
+            start_command_clock(c);      /* the rest of the line must come soon */
             break;
         }
+        c->started = 0;
         size_t len = (size_t)(lf - p);
         size_t used = len + 1;
         if (len > 0 && p[len - 1] == '\r')
@@ -408,6 +441,7 @@ static void start_handshake(struct conn *c)
         return;
     }
     c->flags |= F_HANDSHAKE;
+    start_command_clock(c);
     update_events(c);
 }
 
@@ -417,6 +451,7 @@ static void do_handshake(struct conn *c)
     int r = SSL_do_handshake(c->ssl);
     if (r == 1) {
         c->flags &= ~F_HANDSHAKE;
+        c->started = 0;
         c->last_active = clock_ms();
         log_info("%s %s TLS %s %s", c->tag, c->peer_str, SSL_get_version(c->ssl),
                  SSL_get_cipher_name(c->ssl));
@@ -499,7 +534,8 @@ static void on_timer(struct loop_timer *t)
     if (c->flags & F_DEAD)
         return;
     uint64_t now = clock_ms();
-    uint64_t deadline = c->last_active + c->idle_ms;
+    bool command;
+    uint64_t deadline = next_deadline(c, &command);
     if (now < deadline || c->holds > 0) {
         loop_timer_arm(c->w->loop, &c->timer, now < deadline ? deadline - now : 1000, on_timer);
         return;
@@ -508,12 +544,14 @@ static void on_timer(struct loop_timer *t)
         close_now(c, "timeout while closing");
         return;
     }
-    log_info("%s %s idle timeout", c->tag, c->peer_str);
+    log_info("%s %s %s timeout", c->tag, c->peer_str,
+             command ? (c->flags & F_HANDSHAKE ? "TLS handshake" : "command") : "idle");
     if (c->svc->ops->on_timeout && (c->flags & F_OPENED) && !(c->flags & F_HANDSHAKE))
         c->svc->ops->on_timeout(c);
     /* Give the goodbye a short while to leave, then close regardless. */
     c->last_active = now;
     c->idle_ms = 5000;
+    c->started = 0;
     loop_timer_arm(c->w->loop, &c->timer, 5000, on_timer);
     conn_close(c);
 }
@@ -628,6 +666,7 @@ void conn_accept(struct worker *w, int fd, const struct service *svc,
     c->svc = svc;
     c->peer = *peer;
     c->idle_ms = busy ? 10000 : svc->idle_ms;
+    c->command_ms = busy ? 10000 : svc->command_ms;
     c->last_active = clock_ms();
     c->id = g_next_id++;
     c->flags = busy ? F_BUSY : F_COUNTED;

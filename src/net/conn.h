@@ -1,6 +1,6 @@
 /*
  * conn.h - a client connection: non-blocking socket, optional TLS, line
- * framing, write buffering with backpressure, idle timeout.
+ * framing, write buffering with backpressure, idle and command timeouts.
  *
  * A protocol is a struct service with a table of callbacks (conn_ops). The
  * connection calls them on its loop thread:
@@ -13,7 +13,9 @@
  *   on_drain     (optional) buffered output fell below the low-water mark
  *                after conn_want_drain(): stream the next part of a response
  *   on_tls       (optional) an in-protocol upgrade (conn_starttls) completed
- *   on_timeout   idle too long: write the goodbye; the connection then closes
+ *   on_timeout   idle too long, or a command line (or TLS handshake) not
+ *                completed in time: write the goodbye; the connection then
+ *                closes
  *   on_shutdown  (optional) the server is stopping and this session is idle:
  *                write the goodbye; the connection then closes
  *   on_close     the connection is gone: free the session
@@ -55,6 +57,8 @@ struct service {
     const char *busy_reply;         /* sent when over the connection limits */
     size_t max_line;                /* longest line accepted, without CRLF */
     unsigned idle_ms;               /* idle timeout */
+    unsigned command_ms;            /* a started line or TLS handshake must
+                                       complete within this (0: no limit) */
 };
 
 /* Output. Bytes are queued and sent after the current event (coalesced). */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -254,6 +255,9 @@ static void drain_tick(struct loop_timer *t)
     loop_stop(w->loop);
 }
 
+/* Workers that still watch the listening sockets. */
+static _Atomic unsigned g_watching;
+
 static void begin_drain(void *arg)
 {
     struct worker *w = arg;
@@ -261,6 +265,12 @@ static void begin_drain(void *arg)
         loop_io_del(w->loop, &w->listeners[i].io);
         loop_timer_cancel(w->loop, &w->listeners[i].retry);
     }
+    /* The last worker to let go stops the sockets listening, so that new
+     * clients are refused at once instead of waiting in the backlog until
+     * the process exits. (Before then a worker could still accept on them.) */
+    if (atomic_fetch_sub(&g_watching, 1) == 1)
+        for (unsigned i = 0; i < g_nsocks; i++)
+            shutdown(g_socks[i].fd, SHUT_RDWR);
     w->draining = true;
     conn_drain_all(w);
     struct drain_state *d = calloc(1, sizeof *d);
@@ -359,6 +369,7 @@ int server_run(void (*on_reload)(void *arg), void *arg)
                  (unsigned)g_grace_ms);
         break;
     }
+    atomic_store(&g_watching, g_nworkers);
     for (unsigned i = 0; i < g_nworkers; i++)
         loop_post(g_workers[i].loop, begin_drain, &g_workers[i]);
     for (unsigned i = 0; i < g_nworkers; i++)

@@ -18,7 +18,8 @@ struct pop3_config {
     const char *hostname;           /* for the greeting */
     const char *default_domain;     /* appended to logins without '@' */
     enum plaintext_policy plaintext;
-    unsigned idle_ms;
+    unsigned idle_ms;               /* no command for this long: close */
+    unsigned command_ms;            /* a started line must end within this */
 };
 
 /* Copy cfg into the live settings (thread-safe). */
