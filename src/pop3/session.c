@@ -99,6 +99,7 @@ struct session {
 
     /* work on the pool */
     struct loop_timer delay;          /* failed-login slowdown */
+    const char *verb;                 /* command being answered, for the log */
     char password[SASL_FIELD_MAX];    /* cleared as soon as it is checked */
     int result;
     uint32_t *expunge;
@@ -119,9 +120,12 @@ static void reply(struct session *s, const char *fmt, ...)
     conn_flush_later(s->c);
 }
 
+/* Every -ERR to a command is logged with the command's name (never its
+ * arguments: a mistyped line may hold a password). */
 static void error_reply(struct session *s, const char *msg)
 {
     reply(s, "-ERR %s", msg);
+    log_info("%s %s %s: -ERR %s", conn_tag(s->c), conn_peer(s->c), s->verb ? s->verb : "?", msg);
     if (++s->errors >= MAX_ERRORS) {
         reply(s, "-ERR Too many errors, closing the connection");
         log_info("%s %s closed after %u errors", conn_tag(s->c), conn_peer(s->c), s->errors);
@@ -239,7 +243,8 @@ static void login_finish(struct session *s)
         size_t n;
         uint64_t bytes;
         maildrop_totals(s, &n, &bytes);
-        log_info("%s %s login %s (%zu messages)", conn_tag(c), conn_peer(c), s->user, n);
+        log_info("%s %s login %s (%zu message%s)", conn_tag(c), conn_peer(c), s->user, n,
+                 n == 1 ? "" : "s");
         reply(s, "+OK Logged in, %zu message%s (%llu octets)", n, n == 1 ? "" : "s",
               (unsigned long long)bytes);
         conn_resume(c);
@@ -432,7 +437,8 @@ static void cmd_list(struct session *s, const struct pop3_cmd *cmd)
     uint64_t bytes;
     maildrop_totals(s, &n, &bytes);
     struct buf *o = conn_out(s->c);
-    buf_printf(o, "+OK %zu messages (%llu octets)\r\n", n, (unsigned long long)bytes);
+    buf_printf(o, "+OK %zu message%s (%llu octets)\r\n", n, n == 1 ? "" : "s",
+               (unsigned long long)bytes);
     for (size_t i = 0; i < s->box.n; i++)
         if (!s->deleted[i])
             buf_printf(o, "%zu %llu\r\n", i + 1, (unsigned long long)s->box.msgs[i].size);
@@ -489,7 +495,8 @@ static void cmd_rset(struct session *s, const struct pop3_cmd *cmd)
     size_t n;
     uint64_t bytes;
     maildrop_totals(s, &n, &bytes);
-    reply(s, "+OK Maildrop has %zu messages (%llu octets)", n, (unsigned long long)bytes);
+    reply(s, "+OK Maildrop has %zu message%s (%llu octets)", n, n == 1 ? "" : "s",
+          (unsigned long long)bytes);
 }
 
 static void cmd_noop(struct session *s, const struct pop3_cmd *cmd)
@@ -695,12 +702,14 @@ static void on_line(struct conn *c, char *line, size_t len)
     struct session *s = conn_session(c);
     if (s->sasl_wait) {
         s->sasl_wait = false;
+        s->verb = "AUTH";
         sasl_plain(s, line, len);
         explicit_bzero(line, len);
         return;
     }
     struct pop3_cmd cmd;
     int r = pop3_parse(line, len, &cmd);
+    s->verb = cmd.verb == POP3_UNKNOWN ? "unknown command" : pop3_verb_name(cmd.verb);
     if (r < 0 && cmd.verb == POP3_UNKNOWN) {
         error_reply(s, pop3_parse_strerror(r));
         return;
@@ -744,6 +753,7 @@ static void on_too_long(struct conn *c)
 {
     struct session *s = conn_session(c);
     s->sasl_wait = false;
+    s->verb = "over-long line";
     error_reply(s, "Line too long");
 }
 
@@ -751,7 +761,7 @@ static void on_timeout(struct conn *c)
 {
     struct session *s = conn_session(c);
     /* RFC 1939 section 3: an autologout timer does not enter UPDATE. */
-    reply(s, "-ERR Autologout: idle for too long");
+    reply(s, "-ERR Autologout: timed out waiting for the client");
 }
 
 static void on_shutdown(struct conn *c)
@@ -812,6 +822,7 @@ int pop3_configure(const struct pop3_config *cfg)
     struct pop3_live *old = g_live;
     g_live = l;
     g_service.idle_ms = cfg->idle_ms;
+    g_service.command_ms = cfg->command_ms;
     pthread_mutex_unlock(&g_live_mu);
     live_put(old);
     return 0;
@@ -834,6 +845,7 @@ static struct service g_service = {
      * longer; the parser applies the per-command limits. */
     .max_line = 8192,
     .idle_ms = 600000,
+    .command_ms = 60000,
 };
 
 int pop3_listen(const struct cfg_addrs *plain, const struct cfg_addrs *tls, char *err, size_t errlen)

@@ -761,6 +761,47 @@ def test_idle_timeout(outpost_factory):
     p.quit()
 
 
+def test_command_timeout_against_trickling_and_stalled_handshake(outpost_factory):
+    srv = outpost_factory({("pop3", "idle_timeout"): "1m", ("pop3", "command_timeout"): "2s"})
+    srv.deliver(ALICE, message(1))
+    # A line whose bytes trickle in keeps the idle clock fresh, but must
+    # still be complete within the command timeout.
+    r = srv.raw()
+    t0 = time.monotonic()
+    closed = False
+    for ch in b"USER alice@example.test":
+        try:
+            r.send(bytes([ch]))
+        except OSError:
+            closed = True
+            break
+        time.sleep(0.25)
+        if time.monotonic() - t0 > 8:
+            break
+    assert closed or r.closed_within(5), "trickled line not cut off"
+    assert time.monotonic() - t0 < 10
+    r.close()
+    # A client that opens the TLS port and never starts the handshake.
+    port = srv.pop3s_port
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.settimeout(10)
+    t0 = time.monotonic()
+    try:
+        assert s.recv(100) == b""
+    except ConnectionResetError:
+        pass
+    assert time.monotonic() - t0 < 9
+    s.close()
+    # Complete commands at a normal pace are not affected.
+    r = srv.raw()
+    r.login()
+    for _ in range(3):
+        time.sleep(1)
+        assert r.cmd("NOOP").startswith(b"+OK")
+    r.close()
+    assert srv.running()
+
+
 def test_connection_limit_per_ip(outpost_factory):
     srv = outpost_factory({("limits", "max_per_ip"): "2"})
 
