@@ -212,6 +212,27 @@ def test_wrong_password_gives_auth_code(outpost):
     outpost.login(ALICE).quit()
 
 
+def test_failed_logins_from_one_address_are_slowed_progressively(outpost):
+    """Each failure from an address waits longer before its reply (250 ms,
+    doubling); new connections do not reset it. Only lower bounds are
+    checked: they are the design, not a speed."""
+    waits = []
+    for _ in range(4):
+        r = outpost.raw()
+        r.send(b"USER %s\r\n" % ALICE.encode())
+        assert r.line().startswith(b"+OK")
+        t0 = time.monotonic()
+        r.send(b"PASS not-the-password\r\n")
+        assert r.line().startswith(b"-ERR [AUTH]")
+        waits.append(time.monotonic() - t0)
+        r.close()
+    assert waits[0] >= 0.2, waits
+    assert waits[2] >= 0.9, waits
+    assert waits[3] >= 1.8, waits
+    # The right password is still accepted (after its wait).
+    outpost.login(ALICE).quit()
+
+
 def test_second_session_is_in_use(outpost):
     p = outpost.login(ALICE)
     q = outpost.pop3()
@@ -1027,6 +1048,25 @@ def test_embedded_default_first_start(tmp_path):
         p.user(ALICE)
         p.pass_(passwords[ALICE])
         p.quit()
+        # One line per service says how to try it.
+        out = out_path.read_text(errors="replace")
+        assert re.search(r"pop3 .*try: curl pop3://127\.0\.0\.1:10110/", out), out
+        assert re.search(r"pop3s .*try: curl .*pop3s://127\.0\.0\.1:10995/", out), out
+        # Accounts and mail added with --data on the running default.
+        carol = Secret("carol-" + os.urandom(6).hex())
+        r = subprocess.run([OUTPOST_BIN, "user", "add", "carol@example.test", "--data", str(data)],
+                           input=(carol + "\n").encode(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        assert r.returncode == 0, r.stderr
+        msg = message(7)
+        r = subprocess.run([OUTPOST_BIN, "deliver", "carol@example.test", "--data", str(data)],
+                           input=msg, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        assert r.returncode == 0, r.stderr
+        r = subprocess.run(["curl", "-sS", "--max-time", "20", "pop3://127.0.0.1:10110/1",
+                            "--user", "carol@example.test:" + carol],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == to_crlf(msg)
     finally:
         rc = stop(proc)
     assert rc == 0
