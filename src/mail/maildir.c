@@ -9,6 +9,7 @@
  */
 #include "mail/maildir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -277,4 +278,32 @@ int maildir_deliver(const char *root, const void *data, size_t len, char *name, 
     }
     str_copy(name, namelen, base);
     return 0;
+}
+
+int maildir_clean_tmp(const char *root, long long now, unsigned max_age_s)
+{
+    char path[4200];
+    if (snprintf(path, sizeof path, "%s/tmp", root) >= (int)sizeof path)
+        return -ENAMETOOLONG;
+    DIR *d = opendir(path);
+    if (!d)
+        return -errno;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if ((long long)st.st_mtime + max_age_s >= now)
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0) {
+            removed++;
+            log_info("maildir %s: removed tmp/%s, left by a delivery that never finished",
+                     root, e->d_name);
+        }
+    }
+    closedir(d);
+    return removed;
 }

@@ -27,6 +27,13 @@ int maildir_create(const char *root);
  * base file name. 0 or -errno (-ENOSPC, -EDQUOT, -EIO ...). */
 int maildir_deliver(const char *root, const void *data, size_t len, char *name, size_t namelen);
 
+/* Remove files in root/tmp/ last changed more than max_age_s seconds before
+ * now: leftovers of deliveries cut short by a crash (the Maildir convention
+ * is 36 hours, MAILDIR_TMP_MAX_AGE). Returns how many were removed, or
+ * -errno if tmp/ cannot be read. */
+#define MAILDIR_TMP_MAX_AGE (36 * 3600)
+int maildir_clean_tmp(const char *root, long long now, unsigned max_age_s);
+
 /* Size of data once every bare LF is sent as CRLF. */
 uint64_t mail_crlf_size(const void *data, size_t len);
 /* Size of a whole message as POP3 and IMAP send it: mail_crlf_size(), plus

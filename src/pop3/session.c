@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth/accounts.h"
@@ -200,6 +201,8 @@ static void login_work(void *arg)
             r = s->lock_fd;
     }
     if (r == 0) {
+        /* Leftovers of deliveries cut short by a crash; failure is harmless. */
+        (void)maildir_clean_tmp(root, (long long)time(NULL), MAILDIR_TMP_MAX_AGE);
         r = mindex_sync(root, &s->box);
         if (r == 0) {
             s->root = strdup(root);

@@ -11,6 +11,8 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -277,4 +279,31 @@ TEST(maildir_deliver_errors)
     CHECK_INT(maildir_deliver(box, "x\n", 2, tiny, sizeof tiny), -ENAMETOOLONG);
     CHECK_INT(count_entries(box, "tmp"), 0);
     CHECK_INT(count_entries(box, "new"), 0);
+}
+
+TEST(maildir_clean_tmp_removes_only_old_leftovers)
+{
+    const char *root = make_root("cleantmp");
+    REQUIRE(maildir_create(root) == 0);
+    char path[4200];
+    const char *names[] = {"old", "fresh", ".dotfile"};
+    for (size_t i = 0; i < 3; i++) {
+        pathf(path, sizeof path, "%s/tmp/%s", root, names[i]);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        REQUIRE(fd >= 0);
+        close(fd);
+    }
+    long long now = (long long)time(NULL);
+    struct timespec old[2] = {{.tv_sec = (time_t)(now - MAILDIR_TMP_MAX_AGE - 60)},
+                              {.tv_sec = (time_t)(now - MAILDIR_TMP_MAX_AGE - 60)}};
+    pathf(path, sizeof path, "%s/tmp/old", root);
+    REQUIRE(utimensat(AT_FDCWD, path, old, 0) == 0);
+    pathf(path, sizeof path, "%s/tmp/.dotfile", root);
+    REQUIRE(utimensat(AT_FDCWD, path, old, 0) == 0);
+    CHECK_INT(maildir_clean_tmp(root, now, MAILDIR_TMP_MAX_AGE), 1);
+    CHECK_INT(count_entries(root, "tmp"), 2);          /* fresh and .dotfile stay */
+    pathf(path, sizeof path, "%s/tmp/old", root);
+    CHECK(access(path, F_OK) != 0);
+    CHECK_INT(maildir_clean_tmp(root, now, MAILDIR_TMP_MAX_AGE), 0);
+    CHECK(maildir_clean_tmp("/nonexistent/box", now, 60) < 0);
 }
