@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,7 +75,7 @@ static struct pop3_live *live_get(void)
 /* ---- the session ---------------------------------------------------------- */
 
 enum state { ST_AUTHORIZATION, ST_TRANSACTION, ST_UPDATE };
-enum { MAX_ERRORS = 20 };
+enum { MAX_ERRORS = 20, STREAM_CHUNK = 65536 };
 
 struct session {
     struct conn *c;
@@ -97,6 +98,11 @@ struct session {
     /* a RETR or TOP being streamed */
     int fd;
     struct pop3_stuffer stuffer;
+    char *rdbuf;                      /* a chunk read on the pool (disk reads) */
+    ssize_t rdlen;                    /* its length, or -errno */
+    bool reading;                     /* a pool read is in flight */
+    bool have_chunk;                  /* rdbuf holds a chunk not yet sent */
+    unsigned pool_reads;              /* chunks of this message read on the pool */
 
     /* work on the pool */
     struct loop_timer delay;          /* failed-login slowdown */
@@ -541,33 +547,109 @@ static int open_message(const struct session *s, const struct mindex_msg *m)
     return -1;
 }
 
+static void stream_more(struct session *s);
+
+static void end_stream(struct session *s)
+{
+    if (s->pool_reads)
+        log_debug("%s %s message data not cached: %u chunk%s read on the pool", conn_tag(s->c),
+                  conn_peer(s->c), s->pool_reads, s->pool_reads == 1 ? "" : "s");
+    s->pool_reads = 0;
+    close(s->fd);
+    s->fd = -1;
+    free(s->rdbuf);
+    s->rdbuf = NULL;
+    s->have_chunk = false;
+}
+
+/* A loop thread must not wait for the disk. Message data is read with
+ * RWF_NOWAIT, which succeeds when it is in the page cache (nearly always:
+ * it was just delivered or listed); otherwise one chunk is read on the pool
+ * and streaming goes on when it arrives. */
+static void read_work(void *arg)
+{
+    struct session *s = arg;
+    ssize_t n;
+    do
+        n = read(s->fd, s->rdbuf, STREAM_CHUNK);
+    while (n < 0 && errno == EINTR);
+    s->rdlen = n < 0 ? -errno : n;
+}
+
+static void read_done(void *arg)
+{
+    struct session *s = arg;
+    s->reading = false;
+    s->have_chunk = true;
+    if (!conn_is_closed(s->c))
+        stream_more(s);
+    conn_release(s->c);                  /* last: it may free the session */
+}
+
+/* Next chunk of the message: its length (0 at the end), -EAGAIN when a pool
+ * read has been started, or -errno. */
+static ssize_t next_chunk(struct session *s, char *chunk, const char **data)
+{
+    if (s->have_chunk) {
+        s->have_chunk = false;
+        *data = s->rdbuf;
+        return s->rdlen;
+    }
+    *data = chunk;
+    struct iovec iov = {chunk, STREAM_CHUNK};
+    for (;;) {
+        ssize_t n = preadv2(s->fd, &iov, 1, -1, RWF_NOWAIT);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EOPNOTSUPP || errno == ENOSYS) {
+            /* A file system without non-blocking reads (tmpfs keeps its data
+             * in memory anyway): read plainly. */
+            n = read(s->fd, chunk, STREAM_CHUNK);
+            if (n >= 0 || errno != EINTR)
+                return n < 0 ? -errno : n;
+            continue;
+        }
+        if (errno != EAGAIN)
+            return -errno;
+        if (!s->rdbuf && !(s->rdbuf = malloc(STREAM_CHUNK)))
+            return -ENOMEM;
+        s->reading = true;
+        s->pool_reads++;
+        conn_hold(s->c);
+        pool_submit(conn_loop(s->c), read_work, read_done, s);
+        return -EAGAIN;
+    }
+}
+
 /* Stream the message in chunks while the client keeps up (on_drain). */
 static void stream_more(struct session *s)
 {
     struct buf *o = conn_out(s->c);
-    char chunk[65536];
+    char chunk[STREAM_CHUNK];
     while (buf_len(o) < CONN_OUT_HIGH) {
-        ssize_t n = read(s->fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
+        const char *data;
+        ssize_t n = next_chunk(s, chunk, &data);
+        if (n == -EAGAIN)
+            return;                      /* read_done() comes back here */
         if (n < 0) {
             /* The +OK has gone out: all that is left is to cut the session,
              * which the client sees as an incomplete response. */
             log_err("%s %s read error on a message: %s", conn_tag(s->c), conn_peer(s->c),
-                    strerror(errno));
-            close(s->fd);
-            s->fd = -1;
+                    op_strerror((int)n));
+            end_stream(s);
             conn_close(s->c);
             return;
         }
-        if (n > 0 && pop3_stuff(&s->stuffer, o, chunk, (size_t)n) < 0) {
+        if (n > 0 && pop3_stuff(&s->stuffer, o, data, (size_t)n) < 0) {
+            end_stream(s);
             conn_close(s->c);
             return;
         }
         if (n == 0 || pop3_stuff_done(&s->stuffer)) {
             pop3_stuff_end(&s->stuffer, o);
-            close(s->fd);
-            s->fd = -1;
+            end_stream(s);
             conn_flush_later(s->c);
             conn_resume(s->c);
             return;
@@ -776,7 +858,7 @@ static void on_shutdown(struct conn *c)
 static void on_drain(struct conn *c)
 {
     struct session *s = conn_session(c);
-    if (s->fd >= 0)
+    if (s->fd >= 0 && !s->reading)
         stream_more(s);
 }
 
@@ -787,6 +869,7 @@ static void on_close(struct conn *c)
         return;
     if (s->fd >= 0)
         close(s->fd);
+    free(s->rdbuf);
     loop_timer_cancel(conn_loop(c), &s->delay);
     explicit_bzero(s->password, sizeof s->password);
     free(s->expunge);

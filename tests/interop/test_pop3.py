@@ -385,6 +385,45 @@ def test_message_comes_back_byte_identical(outpost, name):
     p.quit()
 
 
+def test_retr_of_a_message_not_in_the_page_cache(outpost):
+    """Message data that must come from the disk is read on the worker pool
+    (the event loop never waits for the disk); the bytes are the same."""
+    body = b"".join(b"%06d .dotted line\n.%06d\n" % (i, i) for i in range(40000))
+    msg = message(1, body=body)
+    outpost.deliver(ALICE, msg)
+    outpost.deliver(ALICE, message(2))
+    files = [p for d in ("new", "cur") for p in (outpost.maildir(ALICE) / d).iterdir()]
+    for path in files:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    p = outpost.login(ALICE)
+    # Pipelined behind the big one, the small one must wait its turn.
+    got1 = retr_bytes(p, 1)[0]
+    got2 = retr_bytes(p, 2)[0]
+    assert got1 == expected_wire(msg)
+    assert got2 == expected_wire(message(2))
+    p.quit()
+    # Where the file system can tell (ext4, xfs, btrfs), the pool did the reading.
+    try:
+        fd = os.open(files[0], os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.preadv(fd, [bytearray(16)], 0, os.RWF_NOWAIT)
+        nowait_works = False                    # cached anyway: cannot tell
+    except BlockingIOError:
+        nowait_works = True
+    except OSError:
+        nowait_works = False
+    finally:
+        os.close(fd)
+    if nowait_works:
+        assert re.search(r"message data not cached: \d+ chunks? read on the pool",
+                         outpost.stderr_text()), outpost.stderr_tail()
+
+
 def test_retr_byte_stuffing_on_the_wire(outpost):
     outpost.deliver(ALICE, MESSAGES["dots"])
     with outpost.raw() as r:
