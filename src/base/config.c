@@ -183,18 +183,29 @@ int cfg_parse_bool(const char *s, bool *out)
     return OP_E_SYNTAX;
 }
 
-int cfg_parse_uint(const char *s, uint64_t *out)
+/* The decimal digits at *s (at least one), without overflow; *s is left
+ * after them. */
+static int take_digits(const char **s, uint64_t *out)
 {
-    if (!isdigit((unsigned char)*s))
+    const char *p = *s;
+    if (!isdigit((unsigned char)*p))
         return OP_E_SYNTAX;
     uint64_t v = 0;
-    for (; isdigit((unsigned char)*s); s++) {
-        uint64_t d = (uint64_t)(*s - '0');
+    for (; isdigit((unsigned char)*p); p++) {
+        uint64_t d = (uint64_t)(*p - '0');
         if (v > (UINT64_MAX - d) / 10)
             return OP_E_SYNTAX;
         v = v * 10 + d;
     }
-    if (*s)
+    *s = p;
+    *out = v;
+    return 0;
+}
+
+int cfg_parse_uint(const char *s, uint64_t *out)
+{
+    uint64_t v;
+    if (take_digits(&s, &v) < 0 || *s)
         return OP_E_SYNTAX;
     *out = v;
     return 0;
@@ -204,15 +215,9 @@ int cfg_parse_uint(const char *s, uint64_t *out)
 static int parse_with_unit(const char *s, const char *const *units, const uint64_t *mult,
                            size_t nunits, uint64_t dflt_mult, uint64_t *out)
 {
-    if (!isdigit((unsigned char)*s))
+    uint64_t v;
+    if (take_digits(&s, &v) < 0)
         return OP_E_SYNTAX;
-    uint64_t v = 0;
-    for (; isdigit((unsigned char)*s); s++) {
-        uint64_t d = (uint64_t)(*s - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return OP_E_SYNTAX;
-        v = v * 10 + d;
-    }
     uint64_t m = dflt_mult;
     if (*s) {
         size_t i;

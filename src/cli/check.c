@@ -15,17 +15,9 @@ static const char usage[] =
 int cmd_check(int argc, char **argv)
 {
     struct cli_opts o;
-    argc = cli_take_opts(argc, argv, &o);
-    if (argc < 0)
-        return EX_USAGE_;
-    if (o.help) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (argc != 1) {
-        fputs(usage, stderr);
-        return EX_USAGE_;
-    }
+    int rc = cli_begin(&argc, argv, &o, usage, 1, 1);
+    if (rc >= 0)
+        return rc;
     struct settings s;
     if (cli_load_settings(&o, &s) != 0)
         return EXIT_BADCONF;

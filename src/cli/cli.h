@@ -41,6 +41,13 @@ struct cli_opts {
  * error. */
 int cli_take_opts(int argc, char **argv, struct cli_opts *o);
 
+/* The start every subcommand shares: take the options, answer --help with
+ * usage on stdout, and check that between min_args and max_args arguments
+ * remain (argv[0] counted). Returns -1 to go on (*argc updated), else the
+ * exit status to return (0 after --help, EX_USAGE_ after a usage error). */
+int cli_begin(int *argc, char **argv, struct cli_opts *o, const char *usage,
+              int min_args, int max_args);
+
 /* Load the settings as described above; errors are printed to stderr.
  * Returns 0, or EXIT_BADCONF. */
 int cli_load_settings(const struct cli_opts *o, struct settings *s);

@@ -44,6 +44,24 @@ int cli_take_opts(int argc, char **argv, struct cli_opts *o)
     return out;
 }
 
+int cli_begin(int *argc, char **argv, struct cli_opts *o, const char *usage,
+              int min_args, int max_args)
+{
+    int n = cli_take_opts(*argc, argv, o);
+    if (n < 0)
+        return EX_USAGE_;
+    if (o->help) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (n < min_args || n > max_args) {
+        fputs(usage, stderr);
+        return EX_USAGE_;
+    }
+    *argc = n;
+    return -1;
+}
+
 int cli_load_settings(const struct cli_opts *o, struct settings *s)
 {
     struct buf errors = BUF_INIT;

@@ -22,17 +22,9 @@ static const char usage[] =
 int cmd_deliver(int argc, char **argv)
 {
     struct cli_opts o;
-    argc = cli_take_opts(argc, argv, &o);
-    if (argc < 0)
-        return EX_USAGE_;
-    if (o.help) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (argc != 2) {
-        fputs(usage, stderr);
-        return EX_USAGE_;
-    }
+    int rc = cli_begin(&argc, argv, &o, usage, 2, 2);
+    if (rc >= 0)
+        return rc;
     char address[ADDRESS_MAX];
     if (address_normalize(argv[1], address, sizeof address) < 0) {
         fprintf(stderr, "outpost: deliver: '%s' is not a valid address\n", argv[1]);
@@ -41,7 +33,7 @@ int cmd_deliver(int argc, char **argv)
     struct settings s;
     if (cli_load_settings(&o, &s) != 0)
         return EX_CONFIG_;
-    int rc = EX_OK_;
+    rc = EX_OK_;
     struct buf msg = BUF_INIT;
     struct accounts *acc = NULL;
     int r = read_fd(STDIN_FILENO, &msg, (size_t)s.max_message_size);

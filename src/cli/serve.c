@@ -243,17 +243,9 @@ int cmd_serve(int argc, char **argv)
 {
     struct runtime rt;
     memset(&rt, 0, sizeof rt);
-    argc = cli_take_opts(argc, argv, &rt.opts);
-    if (argc < 0)
-        return EX_USAGE_;
-    if (rt.opts.help) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (argc != 1) {
-        fputs(usage, stderr);
-        return EX_USAGE_;
-    }
+    int rc = cli_begin(&argc, argv, &rt.opts, usage, 1, 1);
+    if (rc >= 0)
+        return rc;
     if (!rt.opts.config) {
         const char *dir = rt.opts.data ? rt.opts.data : DEFAULT_DATA_DIR;
         char path[4200];

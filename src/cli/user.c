@@ -1,4 +1,5 @@
 /* outpost user add|del|passwd|list - manage the accounts mail and FTP share. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,17 +57,9 @@ static int set_password(struct accounts *acc, const char *address, bool add)
 int cmd_user(int argc, char **argv)
 {
     struct cli_opts o;
-    argc = cli_take_opts(argc, argv, &o);
-    if (argc < 0)
-        return EX_USAGE_;
-    if (o.help) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (argc < 2) {
-        fputs(usage, stderr);
-        return EX_USAGE_;
-    }
+    int rc = cli_begin(&argc, argv, &o, usage, 2, INT_MAX);
+    if (rc >= 0)
+        return rc;
     const char *verb = argv[1];
     bool needs_address = strcmp(verb, "list") != 0;
     if ((needs_address && argc != 3) || (!needs_address && argc != 2)) {
@@ -88,7 +81,7 @@ int cmd_user(int argc, char **argv)
         settings_free(&s);
         return 1;
     }
-    int rc = 0;
+    rc = 0;
     if (strcmp(verb, "add") == 0) {
         rc = set_password(acc, address, true);
         char root[4200];
