@@ -326,6 +326,17 @@ class Outpost:
     def raw(self, tls=False, timeout=15):
         return RawPop3(self, tls=tls, timeout=timeout)
 
+    def admitted(self, within=5):
+        """A raw connection that got the greeting. Right after start-up the
+        probes that saw the ports open may still count against the limits."""
+        deadline = time.monotonic() + within
+        while True:
+            r = self.raw()
+            if r.greeting.startswith(b"+OK") or time.monotonic() > deadline:
+                return r
+            r.close()
+            time.sleep(0.1)
+
 
 class RawPop3:
     """A POP3 client over a raw socket, for exact bytes and for bad input."""

@@ -24,17 +24,6 @@ def message(n, size=0):
             b"Subject: core test %d\n\n" % n) + body
 
 
-def admitted(srv, deadline_s=5):
-    """A raw connection that got the greeting (probes from start-up may still be counted)."""
-    deadline = time.monotonic() + deadline_s
-    while True:
-        r = srv.raw()
-        if r.greeting.startswith(b"+OK") or time.monotonic() > deadline:
-            return r
-        r.close()
-        time.sleep(0.1)
-
-
 # ---- logging -------------------------------------------------------------------------------
 
 def test_session_events_are_logged_one_line_each(outpost):
@@ -73,7 +62,7 @@ def test_session_events_are_logged_one_line_each(outpost):
 
 def test_total_connection_limit_answers_too_busy(outpost_factory):
     srv = outpost_factory({("limits", "max_connections"): "3"})
-    held = [admitted(srv) for _ in range(3)]
+    held = [srv.admitted() for _ in range(3)]
     for r in held:
         assert r.greeting.startswith(b"+OK"), r.greeting
     c = RawPop3(srv, read_greeting=False)
@@ -87,7 +76,7 @@ def test_total_connection_limit_answers_too_busy(outpost_factory):
     assert resp.startswith(b"-ERR [SYS/TEMP]"), resp
     t.close()
     held.pop().close()
-    r = admitted(srv)
+    r = srv.admitted()
     assert r.greeting.startswith(b"+OK")
     r.login()
     assert r.cmd("STAT").startswith(b"+OK")

@@ -1,6 +1,7 @@
 /* The unit-test runner: see test.h. */
 #include "test.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -19,6 +20,14 @@ void test_fail(const char *file, int line, const char *expr)
 {
     fprintf(stderr, "    %s:%d: check failed: %s\n", file, line, expr);
     test_current_failed = 1;
+}
+
+void pathf(char *dst, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, n, fmt, ap);
+    va_end(ap);
 }
 
 const char *test_tmpdir(void)

@@ -54,4 +54,7 @@ extern int test_current_failed;
 /* A fresh empty directory under $TMPDIR for this test; removed at exit. */
 const char *test_tmpdir(void);
 
+/* snprintf for building test paths (they always fit). */
+void pathf(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -20,16 +20,6 @@
 #include "mail/maildir.h"
 #include "test.h"
 
-/* snprintf for building test paths (they always fit). */
-__attribute__((format(printf, 3, 4)))
-static void pathf(char *dst, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(dst, n, fmt, ap);
-    va_end(ap);
-}
-
 /* Number of entries (dot files included, "." and ".." not) in root/sub. */
 static int count_entries(const char *root, const char *sub)
 {

@@ -16,16 +16,6 @@
 #include "mail/mindex.h"
 #include "test.h"
 
-/* snprintf for building test paths (they always fit). */
-__attribute__((format(printf, 3, 4)))
-static void pathf(char *dst, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(dst, n, fmt, ap);
-    va_end(ap);
-}
-
 static const char *new_box(void)
 {
     static char root[4096];
