@@ -166,6 +166,16 @@ static void configure_services(const struct settings *s)
         log_err("pop3: out of memory applying the configuration");
 }
 
+static bool same_addrs(const struct cfg_addrs *a, const struct cfg_addrs *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (int i = 0; i < a->n; i++)
+        if (a->len[i] != b->len[i] || memcmp(&a->addr[i], &b->addr[i], a->len[i]) != 0)
+            return false;
+    return true;
+}
+
 /* SIGHUP: read the file again; apply it only if it is valid. */
 static void on_reload(void *arg)
 {
@@ -196,6 +206,11 @@ static void on_reload(void *arg)
         log_info("reload: certificate %s loaded", ns.cert_path);
     if (strcmp(ns.data_dir, rt->s.data_dir) != 0)
         log_warn("reload: a new data directory takes effect only after a restart");
+    if (!same_addrs(&ns.pop3_listen, &rt->s.pop3_listen) ||
+        !same_addrs(&ns.pop3_listen_tls, &rt->s.pop3_listen_tls))
+        log_warn("reload: new listening addresses take effect only after a restart");
+    if (ns.workers != rt->s.workers || strcmp(ns.user ? ns.user : "", rt->s.user ? rt->s.user : "") != 0)
+        log_warn("reload: [server] workers and user take effect only after a restart");
     log_setup(ns.log == 1 ? "syslog" : "stderr", (enum log_level)ns.log_level);
     server_set_limits(ns.max_connections, ns.max_per_ip, ns.shutdown_grace);
     /* The data directory stays as started. */

@@ -930,6 +930,40 @@ def test_sighup_with_broken_certificate_keeps_serving(outpost):
     assert new_session_works(outpost) == 0
 
 
+def test_sighup_applies_new_settings_to_new_sessions(outpost):
+    """A valid config on SIGHUP: new sessions follow it, open ones carry on.
+    An invalid one: logged, and the running settings stay."""
+    before = outpost.login(ALICE)
+    outpost.extra[("auth", "plaintext")] = "tls"
+    outpost.extra[("limits", "max_per_ip")] = "3"
+    outpost.write_config()
+    outpost.signal(signal.SIGHUP)
+    assert wait_until(lambda: "reload: done" in outpost.stderr_text(), 10), outpost.stderr_tail()
+
+    def plaintext_refused():
+        with outpost.raw() as r:
+            resp = r.cmd("USER " + ALICE)
+            if resp.startswith(b"+OK"):
+                resp = r.cmd("PASS " + outpost.passwords[ALICE])
+            return resp.startswith(b"-ERR")
+    assert plaintext_refused()
+    assert before.noop().startswith(b"+OK")     # the open session is not disturbed
+    before.quit()
+    # Within TLS a login still works.
+    p = outpost.pop3_ssl()
+    p.user(BOB)
+    p.pass_(outpost.passwords[BOB])
+    p.quit()
+    # A broken file: the error is logged with its line, nothing changes.
+    text = outpost.conf.read_text()
+    outpost.conf.write_text(text + "[pop3]\nno_such_key = 1\n")
+    outpost.signal(signal.SIGHUP)
+    assert wait_until(lambda: "keeping the running one" in outpost.stderr_text(), 10)
+    assert re.search(r"reload: .*outpost\.conf:\d+: .*no_such_key", outpost.stderr_text())
+    assert plaintext_refused()
+    assert outpost.running()
+
+
 def test_sigterm_exits_zero(outpost):
     idle = outpost.login(ALICE)
     outpost.signal(signal.SIGTERM)
