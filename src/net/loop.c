@@ -301,6 +301,7 @@ int loop_run(struct loop *lp)
         run_timers(lp);
     }
     run_deferred(lp);
+    lp->stopping = 0;               /* the loop may be run again */
     t_current = NULL;
     return 0;
 }

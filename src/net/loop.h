@@ -40,7 +40,8 @@ struct loop_defer {
 struct loop *loop_new(void);
 void loop_free(struct loop *lp);
 
-/* Run until loop_stop(); returns 0. */
+/* Run until loop_stop(); returns 0. It may be run again afterwards; a stop
+ * asked before loop_run() makes it return after one round. */
 int  loop_run(struct loop *lp);
 /* Ask the loop to return from loop_run (any thread). */
 void loop_stop(struct loop *lp);
