@@ -159,13 +159,10 @@ static unsigned delay_for(uint32_t failures)
     return d > THR_MAX_MS ? THR_MAX_MS : d;
 }
 
-unsigned throttle_fail(const struct sockaddr_storage *peer)
+/* With thr_lock held. */
+static unsigned fail_locked(const struct sockaddr_storage *peer, uint64_t now)
 {
     struct thr_key k = peer_key(peer);
-
-    pthread_mutex_lock(&thr_lock);
-    /* Read under the lock, so last_ms never runs ahead of now. */
-    uint64_t now = clock_ms();
     seed_once();
     struct thr_entry *e = find(k);
     if (e && expired(e, now))
@@ -178,7 +175,22 @@ unsigned throttle_fail(const struct sockaddr_storage *peer)
     if (e->failures < UINT32_MAX)
         e->failures++;
     e->last_ms = now;
-    unsigned d = delay_for(e->failures);
+    return delay_for(e->failures);
+}
+
+unsigned throttle_fail(const struct sockaddr_storage *peer)
+{
+    pthread_mutex_lock(&thr_lock);
+    /* Read under the lock, so last_ms never runs ahead of now. */
+    unsigned d = fail_locked(peer, clock_ms());
+    pthread_mutex_unlock(&thr_lock);
+    return d;
+}
+
+unsigned throttle_fail_at(const struct sockaddr_storage *peer, uint64_t now_ms)
+{
+    pthread_mutex_lock(&thr_lock);
+    unsigned d = fail_locked(peer, now_ms);
     pthread_mutex_unlock(&thr_lock);
     return d;
 }

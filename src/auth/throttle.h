@@ -15,11 +15,15 @@
 #ifndef OP_AUTH_THROTTLE_H
 #define OP_AUTH_THROTTLE_H
 
+#include <stdint.h>
 #include <sys/socket.h>
 
 /* Record a failure; returns how many ms to wait before answering it. */
 unsigned throttle_fail(const struct sockaddr_storage *peer);
 void     throttle_success(const struct sockaddr_storage *peer);
+/* throttle_fail() at a given monotonic time (ms, as clock_ms()), for tests
+ * of the reset after an hour; never earlier than a previous call's time. */
+unsigned throttle_fail_at(const struct sockaddr_storage *peer, uint64_t now_ms);
 /* Reset the whole table (tests). */
 void     throttle_reset(void);
 

@@ -107,3 +107,18 @@ TEST(throttle_other_family)
     CHECK_INT(throttle_fail(&u), 250);
     throttle_reset();
 }
+
+TEST(throttle_forgets_after_an_hour_of_quiet)
+{
+    struct sockaddr_storage a = ip("192.0.2.77");
+    throttle_reset();
+    uint64_t t = 5000000;
+    CHECK_INT(throttle_fail_at(&a, t), 250);
+    CHECK_INT(throttle_fail_at(&a, t + 1000), 500);
+    /* Just under an hour after the last failure: still remembered. */
+    t += 1000 + 3600 * 1000 - 1;
+    CHECK_INT(throttle_fail_at(&a, t), 1000);
+    /* A full hour of quiet: starts over. */
+    t += 3600 * 1000;
+    CHECK_INT(throttle_fail_at(&a, t), 250);
+}
