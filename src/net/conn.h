@@ -29,6 +29,7 @@
 #ifndef OP_NET_CONN_H
 #define OP_NET_CONN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,8 +57,9 @@ struct service {
     const struct conn_ops *ops;
     const char *busy_reply;         /* sent when over the connection limits */
     size_t max_line;                /* longest line accepted, without CRLF */
-    unsigned idle_ms;               /* idle timeout */
-    unsigned command_ms;            /* a started line or TLS handshake must
+    /* Read by every loop thread at accept, changed on SIGHUP: atomic. */
+    _Atomic unsigned idle_ms;       /* idle timeout */
+    _Atomic unsigned command_ms;    /* a started line or TLS handshake must
                                        complete within this (0: no limit) */
 };
 

@@ -10,6 +10,7 @@
  * it is allowed. Slow work (the password hash, the mailbox scan, the removal
  * of messages) runs on the worker pool while the connection is paused, so
  * pipelined commands (RFC 2449 PIPELINING) wait and replies keep their order.
+ * The service's listeners and settings are wired up in server.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,37 +41,7 @@
 #include "net/tls.h"
 #include "pop3/parse.h"
 #include "pop3/server.h"
-
-/* ---- live settings: an immutable snapshot per session ------------------ */
-
-struct pop3_live {
-    _Atomic int refs;
-    char *datadir, *hostname, *default_domain;
-    enum plaintext_policy plaintext;
-};
-
-static pthread_mutex_t g_live_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct pop3_live *g_live;
-
-static void live_put(struct pop3_live *l)
-{
-    if (l && atomic_fetch_sub(&l->refs, 1) == 1) {
-        free(l->datadir);
-        free(l->hostname);
-        free(l->default_domain);
-        free(l);
-    }
-}
-
-static struct pop3_live *live_get(void)
-{
-    pthread_mutex_lock(&g_live_mu);
-    struct pop3_live *l = g_live;
-    if (l)
-        atomic_fetch_add(&l->refs, 1);
-    pthread_mutex_unlock(&g_live_mu);
-    return l;
-}
+#include "pop3/session.h"
 
 /* ---- the session ---------------------------------------------------------- */
 
@@ -112,8 +83,6 @@ struct session {
     uint32_t *expunge;
     size_t nexpunge;
 };
-
-static struct service g_service;
 
 static void reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reply(struct session *s, const char *fmt, ...)
@@ -828,7 +797,7 @@ static void on_open(struct conn *c)
     s->c = c;
     s->lock_fd = -1;
     s->fd = -1;
-    s->live = live_get();
+    s->live = pop3_live_get();
     conn_set_session(c, s);
     /* RFC 1939 greeting; no APOP timestamp since APOP is not offered. */
     reply(s, "+OK %s POP3 server ready", s->live->hostname);
@@ -874,11 +843,11 @@ static void on_close(struct conn *c)
     explicit_bzero(s->password, sizeof s->password);
     free(s->expunge);
     close_mailbox(s);
-    live_put(s->live);
+    pop3_live_put(s->live);
     free(s);
 }
 
-static const struct conn_ops pop3_ops = {
+const struct conn_ops pop3_ops = {
     .on_open = on_open,
     .on_line = on_line,
     .on_too_long = on_too_long,
@@ -887,57 +856,3 @@ static const struct conn_ops pop3_ops = {
     .on_shutdown = on_shutdown,
     .on_close = on_close,
 };
-
-/* ---- the service ---------------------------------------------------------- */
-
-int pop3_configure(const struct pop3_config *cfg)
-{
-    struct pop3_live *l = calloc(1, sizeof *l);
-    if (!l)
-        return -ENOMEM;
-    l->refs = 1;
-    l->datadir = strdup(cfg->datadir);
-    l->hostname = strdup(cfg->hostname);
-    l->default_domain = strdup(cfg->default_domain);
-    l->plaintext = cfg->plaintext;
-    if (!l->datadir || !l->hostname || !l->default_domain) {
-        live_put(l);
-        return -ENOMEM;
-    }
-    pthread_mutex_lock(&g_live_mu);
-    struct pop3_live *old = g_live;
-    g_live = l;
-    g_service.idle_ms = cfg->idle_ms;
-    g_service.command_ms = cfg->command_ms;
-    pthread_mutex_unlock(&g_live_mu);
-    live_put(old);
-    return 0;
-}
-
-void pop3_cleanup(void)
-{
-    pthread_mutex_lock(&g_live_mu);
-    struct pop3_live *old = g_live;
-    g_live = NULL;
-    pthread_mutex_unlock(&g_live_mu);
-    live_put(old);
-}
-
-static struct service g_service = {
-    .name = "pop3",
-    .ops = &pop3_ops,
-    .busy_reply = "-ERR [SYS/TEMP] Too many connections, try again later\r\n",
-    /* RFC 2449 limits commands to 255 octets, but an AUTH response may be
-     * longer; the parser applies the per-command limits. */
-    .max_line = 8192,
-    .idle_ms = 600000,
-    .command_ms = 60000,
-};
-
-int pop3_listen(const struct cfg_addrs *plain, const struct cfg_addrs *tls, char *err, size_t errlen)
-{
-    int r = server_listen(&g_service, plain, false, err, errlen);
-    if (r == 0)
-        r = server_listen(&g_service, tls, true, err, errlen);
-    return r;
-}
