@@ -1,4 +1,5 @@
 /* outpost check - validate the configuration before using it. */
+#include <pwd.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -26,6 +27,11 @@ int cmd_check(int argc, char **argv)
     if (stat(s.data_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "%s: data directory %s does not exist\n",
                 s.config_path ? s.config_path : "config", s.data_dir);
+        bad++;
+    }
+    if (s.user && s.user[0] && !getpwnam(s.user)) {
+        fprintf(stderr, "%s: [server] user: no such user '%s'\n",
+                s.config_path ? s.config_path : "config", s.user);
         bad++;
     }
     char err[512];

@@ -52,6 +52,13 @@ int cli_begin(int *argc, char **argv, struct cli_opts *o, const char *usage,
  * Returns 0, or EXIT_BADCONF. */
 int cli_load_settings(const struct cli_opts *o, struct settings *s);
 
+/* When running as root and [server] user names a user, become that user
+ * (groups too) for good, so that every file made in the data directory
+ * belongs to the user the server runs as: serve calls it once its ports are
+ * open, user and deliver before they touch the data directory. 0, or -1
+ * after printing why. */
+int cli_become_user(const struct settings *s);
+
 /* Read a password: prompted twice without echo on a terminal (confirm),
  * else the first line of stdin. 0, or -1 after printing why. */
 int cli_read_password(char *out, size_t outlen, bool confirm);

@@ -1,6 +1,8 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,28 @@ int cli_begin(int *argc, char **argv, struct cli_opts *o, const char *usage,
     }
     *argc = n;
     return -1;
+}
+
+int cli_become_user(const struct settings *s)
+{
+    const char *user = s->user;
+    if (!user || !user[0] || geteuid() != 0)
+        return 0;
+    struct passwd *pw = getpwnam(user);
+    if (!pw) {
+        fprintf(stderr, "outpost: [server] user: no such user '%s'\n", user);
+        return -1;
+    }
+    if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+        setuid(pw->pw_uid) < 0) {
+        fprintf(stderr, "outpost: cannot switch to user %s: %s\n", user, strerror(errno));
+        return -1;
+    }
+    if (pw->pw_uid != 0 && setuid(0) == 0) {
+        fprintf(stderr, "outpost: privileges could not be dropped\n");
+        return -1;
+    }
+    return 0;
 }
 
 int cli_load_settings(const struct cli_opts *o, struct settings *s)

@@ -33,6 +33,10 @@ int cmd_deliver(int argc, char **argv)
     struct settings s;
     if (cli_load_settings(&o, &s) != 0)
         return EX_CONFIG_;
+    if (cli_become_user(&s) < 0) {
+        settings_free(&s);
+        return EX_CONFIG_;
+    }
     rc = EX_OK_;
     struct buf msg = BUF_INIT;
     struct accounts *acc = NULL;

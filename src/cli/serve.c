@@ -222,27 +222,6 @@ static void on_reload(void *arg)
     log_info("reload: done");
 }
 
-static int drop_privileges(const char *user)
-{
-    if (!user || !user[0] || getuid() != 0)
-        return 0;
-    struct passwd *pw = getpwnam(user);
-    if (!pw) {
-        fprintf(stderr, "outpost: [server] user: no such user '%s'\n", user);
-        return -1;
-    }
-    if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-        setuid(pw->pw_uid) < 0) {
-        fprintf(stderr, "outpost: cannot switch to user %s: %s\n", user, strerror(errno));
-        return -1;
-    }
-    if (setuid(0) == 0) {
-        fprintf(stderr, "outpost: privileges could not be dropped\n");
-        return -1;
-    }
-    return 0;
-}
-
 static void print_service(const char *name, const struct cfg_addrs *a, const char *try_fmt)
 {
     for (int i = 0; i < a->n; i++) {
@@ -286,16 +265,12 @@ int cmd_serve(int argc, char **argv)
         settings_free(s);
         return EXIT_BADCONF;
     }
-    struct accounts *acc;
-    int r = accounts_open(s->data_dir, &acc);
-    if (r < 0) {
-        fprintf(stderr, "outpost: cannot open the accounts database in %s: %s\n", s->data_dir,
-                op_strerror(r));
+    if (s->user && s->user[0] && geteuid() == 0 && !getpwnam(s->user)) {
+        fprintf(stderr, "%s: [server] user: no such user '%s'\n",
+                s->config_path ? s->config_path : "config", s->user);
         settings_free(s);
-        return 1;
+        return EXIT_BADCONF;
     }
-    accounts_close(acc);
-
     server_block_signals();
     if (server_init(s->workers, s->max_connections, s->max_per_ip, s->shutdown_grace) < 0) {
         fprintf(stderr, "outpost: cannot start the event loops\n");
@@ -309,10 +284,24 @@ int cmd_serve(int argc, char **argv)
         settings_free(s);
         return 1;
     }
-    if (drop_privileges(s->user) < 0) {
+    /* The ports are open: from here on, run as [server] user. */
+    if (cli_become_user(s) < 0) {
         server_cleanup();
+        pop3_cleanup();
+        settings_free(s);
         return 1;
     }
+    struct accounts *acc;
+    int r = accounts_open(s->data_dir, &acc);
+    if (r < 0) {
+        fprintf(stderr, "outpost: cannot open the accounts database in %s: %s\n", s->data_dir,
+                op_strerror(r));
+        server_cleanup();
+        pop3_cleanup();
+        settings_free(s);
+        return 1;
+    }
+    accounts_close(acc);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     pool_start(ncpu > 2 ? (unsigned)ncpu : 2);
 

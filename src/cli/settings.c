@@ -25,8 +25,10 @@ const struct cfg_key settings_schema[] = {
      "Data directory: accounts database, mailboxes, certificates. A relative "
      "path is taken from the directory of this file. --data overrides it."},
     {"server", "user", CFG_STR, OFF(user), "", 0, 0, NULL,
-     "When started as root, run as this user once the ports are open. Empty: "
-     "keep running as the user that started outpost."},
+     "When started as root, run as this user once the ports are open; "
+     "'outpost user' and 'outpost deliver' run by root switch to it too, so "
+     "everything in the data directory belongs to it. Empty: keep running as "
+     "the user that started outpost."},
     {"server", "workers", CFG_UINT, OFF(workers), "0", 0, 256, NULL,
      "Event-loop threads; 0 means one per CPU core."},
     {"server", "log", CFG_ENUM, OFF(log), "stderr", 0, 0, log_dests,

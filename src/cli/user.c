@@ -74,6 +74,10 @@ int cmd_user(int argc, char **argv)
     struct settings s;
     if (cli_load_settings(&o, &s) != 0)
         return EXIT_BADCONF;
+    if (cli_become_user(&s) < 0) {
+        settings_free(&s);
+        return 1;
+    }
     struct accounts *acc;
     int r = accounts_open(s.data_dir, &acc);
     if (r < 0) {

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -218,3 +219,47 @@ def test_full_disk_during_delivery_is_a_temporary_failure(outpost, tmp_path):
     p = outpost.login(ALICE)
     p.quit()
     assert outpost.running()
+
+
+# ---- privileges ---------------------------------------------------------------------------
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch users")
+def test_runs_as_server_user_and_tools_write_as_that_user(outpost_factory):
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    # A tree the unprivileged user can enter (pytest's own tmp_path is 0700 root).
+    base = tempfile.mkdtemp(prefix="outpost-user-")
+    os.chmod(base, 0o755)
+    try:
+        srv = outpost_factory(start=False, name=os.path.join(base, "srv"))
+        os.chmod(srv.root, 0o755)
+        for dirpath, dirnames, filenames in os.walk(srv.data):
+            for n in dirnames + filenames:
+                os.chown(os.path.join(dirpath, n), nobody.pw_uid, nobody.pw_gid)
+        os.chown(srv.data, nobody.pw_uid, nobody.pw_gid)
+        srv.extra[("server", "user")] = "nobody"
+        srv.write_config()
+        srv.start()
+        status = open("/proc/%d/status" % srv.pid).read()
+        uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
+        assert set(uids) == {str(nobody.pw_uid)}, status
+        # Run as root, the tools act as the server's user: what they make is its.
+        srv.add_user("carol@example.test")
+        assert srv.deliver("carol@example.test", message(1)) == 0
+        made = [os.path.join(d, n) for d, dn, fn in os.walk(srv.data) for n in dn + fn]
+        foreign = [p for p in made if os.lstat(p).st_uid != nobody.pw_uid]
+        assert foreign == [], foreign
+        p = srv.login("carol@example.test")
+        assert p.stat()[0] == 1
+        p.quit()
+        # A user that does not exist is a configuration error, before any port opens.
+        srv.stop()
+        srv.extra[("server", "user")] = "no-such-user-here"
+        srv.write_config()
+        r = subprocess.run([OUTPOST_BIN, "serve", "-c", str(srv.conf)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        assert r.returncode == 2, r.stderr
+        assert b"no-such-user-here" in r.stderr
+        assert not port_open(srv.pop3_port)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
