@@ -96,8 +96,10 @@ static int split_words(const char *p, const char *end, struct words *w)
 
 /* A message number or line count: decimal digits only, no sign, no base
  * prefix; leading zeros are harmless (RFC 1939 section 3 only says
- * "decimal"). 0 is accepted only when allow_zero (TOP's line count). */
-static int parse_number(const char *p, size_t n, bool allow_zero, uint32_t *out)
+ * "decimal"). A message number is 1 to 2^32-1. A line count (TOP's second
+ * argument) may be 0, and has no upper bound in RFC 1939 section 7: a count
+ * beyond the body means all of it, so a larger one is taken as 2^32-1. */
+static int parse_number(const char *p, size_t n, bool is_count, uint32_t *out)
 {
     if (n > POP3_MAX_ARG)
         return POP3_PARSE_TOOLONG;
@@ -106,10 +108,13 @@ static int parse_number(const char *p, size_t n, bool allow_zero, uint32_t *out)
         if (p[i] < '0' || p[i] > '9')
             return POP3_PARSE_NUMBER;
         v = v * 10 + (uint64_t)(p[i] - '0');
-        if (v > UINT32_MAX)
-            return POP3_PARSE_NUMBER;
+        if (v > UINT32_MAX) {
+            if (!is_count)
+                return POP3_PARSE_NUMBER;
+            v = UINT32_MAX;     /* saturate; keep checking the digits */
+        }
     }
-    if (n == 0 || (v == 0 && !allow_zero))
+    if (n == 0 || (v == 0 && !is_count))
         return POP3_PARSE_NUMBER;
     *out = (uint32_t)v;
     return 0;
@@ -258,7 +263,7 @@ const char *pop3_parse_strerror(int code)
     case POP3_PARSE_EMPTY:   return "empty command line";
     case POP3_PARSE_UNKNOWN: return "unknown command";
     case POP3_PARSE_ARGS:    return "wrong number or form of arguments for this command";
-    case POP3_PARSE_NUMBER:  return "not a valid message number";
+    case POP3_PARSE_NUMBER:  return "not a valid message number or line count";
     case POP3_PARSE_NUL:     return "NUL byte in command line";
     case POP3_PARSE_TOOLONG: return "argument too long";
     default:                 return op_strerror(code);
