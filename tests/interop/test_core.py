@@ -240,9 +240,14 @@ def test_runs_as_server_user_and_tools_write_as_that_user(outpost_factory):
         srv.extra[("server", "user")] = "nobody"
         srv.write_config()
         srv.start()
-        status = open("/proc/%d/status" % srv.pid).read()
-        uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
-        assert set(uids) == {str(nobody.pw_uid)}, status
+        # The ports open first, then the process changes user: wait for it.
+        def uids():
+            status = open("/proc/%d/status" % srv.pid).read()
+            return set(re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split())
+        deadline = time.monotonic() + 15
+        while uids() != {str(nobody.pw_uid)} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert uids() == {str(nobody.pw_uid)}
         # Run as root, the tools act as the server's user: what they make is its.
         srv.add_user("carol@example.test")
         assert srv.deliver("carol@example.test", message(1)) == 0
