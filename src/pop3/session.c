@@ -64,6 +64,7 @@ struct session {
     struct mindex_list box;
     unsigned char *deleted;           /* one flag per message */
     size_t ndeleted;
+    uint64_t total_bytes;             /* of every message, deleted ones too */
     uint64_t deleted_bytes;
 
     /* a RETR or TOP being streamed */
@@ -118,10 +119,7 @@ static bool plaintext_ok(const struct session *s)
 static void maildrop_totals(const struct session *s, size_t *n, uint64_t *bytes)
 {
     *n = s->box.n - s->ndeleted;
-    *bytes = 0;
-    for (size_t i = 0; i < s->box.n; i++)
-        if (!s->deleted[i])
-            *bytes += s->box.msgs[i].size;
+    *bytes = s->total_bytes - s->deleted_bytes;
 }
 
 /* Look up message number num (1-based); replies and returns NULL if it is
@@ -151,6 +149,7 @@ static void close_mailbox(struct session *s)
     free(s->deleted);
     s->deleted = NULL;
     s->ndeleted = 0;
+    s->total_bytes = 0;
     s->deleted_bytes = 0;
     free(s->root);
     s->root = NULL;
@@ -182,6 +181,9 @@ static void login_work(void *arg)
         if (r == 0) {
             s->root = strdup(root);
             s->deleted = calloc(s->box.n ? s->box.n : 1, 1);
+            s->total_bytes = 0;
+            for (size_t i = 0; i < s->box.n; i++)
+                s->total_bytes += s->box.msgs[i].size;
             if (!s->root || !s->deleted)
                 r = -ENOMEM;
         }
