@@ -595,6 +595,46 @@ def test_uidl_never_reused(outpost):
     p.quit()
 
 
+def test_index_follows_the_maildir(outpost):
+    """The Maildir is the truth: a message another program drops into new/
+    shows up, and a missing or corrupt index is rebuilt (new UIDVALIDITY, so
+    new UIDLs, but the same messages)."""
+    outpost.deliver(ALICE, message(1))
+    p = outpost.login(ALICE)
+    first = uidl_map(p)
+    p.quit()
+    md = outpost.maildir(ALICE)
+    # Another program delivers the Maildir way: tmp/ then rename into new/.
+    other = message(2, body=b"dropped in by another program\n")
+    tmp = md / "tmp" / "1700000000.other.host"
+    tmp.write_bytes(other)
+    os.rename(tmp, md / "new" / "1700000000.other.host")
+    p = outpost.login(ALICE)
+    assert p.stat()[0] == 2
+    uidls = uidl_map(p)
+    assert uidls[1] == first[1]                       # the old one keeps its UIDL
+    assert retr_bytes(p, 1)[0] == expected_wire(message(1))
+    assert retr_bytes(p, 2)[0] == expected_wire(other)
+    assert list_sizes(p)[2] == len(expected_wire(other))   # read from the file: no S=/W=
+    got = {expected_wire(message(1)), expected_wire(other)}
+    p.quit()
+    # The index removed: rebuilt, nothing lost, UIDLs all new and unique.
+    for f in md.glob("outpost-index.sqlite*"):
+        f.unlink()
+    p = outpost.login(ALICE)
+    rebuilt = uidl_map(p)
+    assert len(rebuilt) == 2 and len(set(rebuilt.values())) == 2
+    assert not set(rebuilt.values()) & set(uidls.values())
+    p.quit()
+    # The index overwritten with garbage: the same.
+    (md / "outpost-index.sqlite").write_bytes(b"this is not an SQLite database" * 100)
+    p = outpost.login(ALICE)
+    again = uidl_map(p)
+    assert len(again) == 2 and not set(again.values()) & set(rebuilt.values())
+    assert {retr_bytes(p, n)[0] for n in (1, 2)} == got
+    p.quit()
+
+
 def test_mailboxes_are_separate(outpost):
     outpost.deliver(ALICE, message(1))
     outpost.deliver(BOB, message(2))
