@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stringprep.h>
 
 #include <openssl/crypto.h>
 
@@ -37,6 +38,35 @@ static void cdata_free(struct crypt_data *cd)
         return;
     explicit_bzero(cd, sizeof *cd);
     free(cd);
+}
+
+/* RFC 4616 section 2 (PLAIN) asks for SASLprep (RFC 4013) of the password,
+ * so that the same text typed in another Unicode form (a no-break space for
+ * a space, a composed letter for a decomposed one) still matches. It is
+ * applied the same way when a password is set and when it is checked, with
+ * unassigned code points allowed (the "query" mode) so the mapping never
+ * depends on when the password was set. A password SASLprep refuses
+ * (invalid UTF-8, control characters) is used as it is: the same bytes on
+ * both sides still match. Printable ASCII is never changed. *tofree is what
+ * the caller must wipe and free. */
+static const char *prepared(const char *password, char **tofree)
+{
+    *tofree = NULL;
+    char *out = NULL;
+    if (stringprep_profile(password, &out, "SASLprep", 0) != STRINGPREP_OK) {
+        free(out);
+        return password;
+    }
+    *tofree = out;
+    return out;
+}
+
+static void wipe_free(char *p)
+{
+    if (p) {
+        explicit_bzero(p, strlen(p));
+        free(p);
+    }
 }
 
 /* Settings that mean "no password can match" in crypt(5) ('*') and in
@@ -65,7 +95,9 @@ int passwd_hash(const char *password, char *out, size_t outlen)
     if (!cd)
         return -ENOMEM;
     int r = 0;
-    const char *h = crypt_rn(password, salt, cd, (int)sizeof *cd);
+    char *tofree;
+    const char *h = crypt_rn(prepared(password, &tofree), salt, cd, (int)sizeof *cd);
+    wipe_free(tofree);
     if (!h || h[0] == '*')
         r = OP_E_AUTH;
     else if (!str_copy(out, outlen, h)) {
@@ -86,7 +118,9 @@ static int verify_hash(const char *password, const char *hash)
     if (!cd)
         return -1;
     int r = -1;
-    const char *h = crypt_rn(password ? password : "", hash, cd, (int)sizeof *cd);
+    char *tofree;
+    const char *h = crypt_rn(prepared(password ? password : "", &tofree), hash, cd, (int)sizeof *cd);
+    wipe_free(tofree);
     if (h && h[0] != '*') {
         size_t hl = strlen(h), sl = strlen(hash);
         /* The lengths are public (they follow from the hash's own prefix);

@@ -1,7 +1,8 @@
 /*
  * passwd.h - password hashes (libxcrypt's yescrypt, "$y$").
  *
- * Only hashes are ever stored. Verification recomputes the hash and compares
+ * Passwords are SASLprep'ed (RFC 4013) before hashing and before checking
+ * (see passwd.c for the exact rule). Only hashes are ever stored. Verification recomputes the hash and compares
  * in constant time. Hashing costs tens of milliseconds by design: callers on
  * an event loop run it on the worker pool. Every function is thread-safe.
  *

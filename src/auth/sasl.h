@@ -27,7 +27,8 @@ int sasl_b64_encode(const unsigned char *in, size_t len, char *out, size_t outle
  * SASL_FIELD_MAX-1 bytes; none may contain NUL; each must be UTF-8 (RFC 4616
  * section 2); authcid and passwd must not be empty. 0 or OP_E_SYNTAX (the
  * three fields are empty strings then). An authzid that is neither empty nor
- * equal to authcid is the caller's to refuse. No SASLprep is applied. */
+ * equal to authcid is the caller's to refuse. SASLprep of the password is
+ * passwd.c's job (it applies to every way of logging in). */
 int sasl_plain_decode(const char *b64, size_t len, char authzid[SASL_FIELD_MAX],
                       char authcid[SASL_FIELD_MAX], char passwd[SASL_FIELD_MAX]);
 

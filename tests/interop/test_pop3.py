@@ -171,6 +171,23 @@ def test_auth_plain_with_authzid_equal_to_user(outpost):
         assert resp.startswith(b"+OK"), resp
 
 
+def test_non_ascii_password_in_another_unicode_form(outpost):
+    """RFC 4616 section 2: passwords are compared after SASLprep (RFC 4013),
+    so a no-break space typed for a space, or a decomposed accent for a
+    composed one, still logs in."""
+    outpost.add_user("dora@example.test", password="caf\u00e9\u00a0au lait " + os.urandom(4).hex())
+    pw = str(outpost.passwords["dora@example.test"])
+    typed = pw.replace("\u00e9", "e\u0301").replace("\u00a0", " ")
+    with outpost.raw() as r:
+        resp = r.cmd("AUTH PLAIN " + base64.b64encode(
+            ("\0dora@example.test\0" + typed).encode()).decode())
+        assert resp.startswith(b"+OK"), resp
+    with outpost.raw() as r:
+        resp = r.cmd("AUTH PLAIN " + base64.b64encode(
+            ("\0dora@example.test\0" + typed.replace(" ", "", 1)).encode()).decode())
+        assert resp.startswith(b"-ERR [AUTH]"), resp
+
+
 def test_auth_plain_cancelled(outpost):
     with outpost.raw() as r:
         assert r.cmd("AUTH PLAIN").startswith(b"+")

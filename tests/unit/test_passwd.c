@@ -1,6 +1,7 @@
 /* Unit tests for auth/passwd: yescrypt hashing and verification. */
 #include "test.h"
 
+#include <crypt.h>
 #include <string.h>
 
 #include "auth/passwd.h"
@@ -79,4 +80,41 @@ TEST(passwd_dummy)
     passwd_verify_dummy("anything");
     passwd_verify_dummy(NULL);
     passwd_dummy_init();
+}
+
+TEST(passwd_saslprep_equivalent_forms_match)
+{
+    char hash[PASSWD_HASH_MAX];
+    /* RFC 4013 section 3 examples: SOFT HYPHEN is mapped to nothing,
+     * ROMAN NUMERAL NINE to "IX" (NFKC), NO-BREAK SPACE to SPACE. */
+    REQUIRE(passwd_hash("I\xc2\xad" "X", hash, sizeof hash) == 0);
+    CHECK(passwd_verify("IX", hash));
+    CHECK(passwd_verify("\xe2\x85\xa8", hash));
+    REQUIRE(passwd_hash("open\xc2\xa0sesame", hash, sizeof hash) == 0);
+    CHECK(passwd_verify("open sesame", hash));
+    CHECK(!passwd_verify("opensesame", hash));
+    /* Composed and decomposed forms of an accented letter. */
+    REQUIRE(passwd_hash("caf\xc3\xa9", hash, sizeof hash) == 0);
+    CHECK(passwd_verify("cafe\xcc\x81", hash));
+}
+
+TEST(passwd_saslprep_leaves_ascii_and_refused_text_alone)
+{
+    /* A hash made before preparation existed (crypt of the raw bytes) still
+     * verifies: printable ASCII is not changed. */
+    struct crypt_data cd;
+    memset(&cd, 0, sizeof cd);
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    REQUIRE(crypt_gensalt_rn("$y$", 0, NULL, 0, salt, (int)sizeof salt));
+    const char *h = crypt_rn("Plain ASCII pw 1!", salt, &cd, (int)sizeof cd);
+    REQUIRE(h && h[0] == '$');
+    CHECK(passwd_verify("Plain ASCII pw 1!", h));
+    /* What SASLprep refuses (a control character, invalid UTF-8) is used
+     * as it is, on both sides. */
+    char hash[PASSWD_HASH_MAX];
+    REQUIRE(passwd_hash("tab\there", hash, sizeof hash) == 0);
+    CHECK(passwd_verify("tab\there", hash));
+    CHECK(!passwd_verify("tab here", hash));
+    REQUIRE(passwd_hash("latin1 \xe9t\xe9", hash, sizeof hash) == 0);
+    CHECK(passwd_verify("latin1 \xe9t\xe9", hash));
 }
