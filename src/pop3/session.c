@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,6 +77,11 @@ struct session {
     bool reading;                     /* a pool read is in flight */
     bool have_chunk;                  /* rdbuf holds a chunk not yet sent */
     unsigned pool_reads;              /* chunks of this message read on the pool */
+    struct {                          /* a RETR/TOP whose file is opened on the pool */
+        uint32_t num, lines;
+        bool top;
+        int fd, err;                  /* written on the pool */
+    } opening;
 
     /* work on the pool */
     struct loop_timer delay;          /* failed-login slowdown */
@@ -629,17 +636,35 @@ static void stream_more(struct session *s)
     conn_want_drain(s->c);
 }
 
-static void start_stream(struct session *s, uint32_t num, bool top, uint32_t lines)
+/* Open a message file without waiting for the disk: openat2() with
+ * RESOLVE_CACHED succeeds only when every path component is in the kernel's
+ * lookup cache (nearly always: the mailbox was just listed), else fails
+ * with EAGAIN. Kernels before 5.12 do not know it (ENOSYS, EINVAL): a plain
+ * open() then, which is a metadata lookup at worst. */
+static int open_cached(const struct session *s, const struct mindex_msg *m)
 {
-    struct mindex_msg *m = message(s, num);
-    if (!m)
-        return;
-    s->fd = open_message(s, m);
+    char path[4400];
+    if (snprintf(path, sizeof path, "%s/%s", s->root, m->path) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW, .resolve = RESOLVE_CACHED};
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+    if (fd < 0 && (errno == ENOSYS || errno == EINVAL))
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    return fd;
+}
+
+/* The file is open (s->fd), or could not be (err): answer and stream. */
+static void begin_stream(struct session *s, struct mindex_msg *m, uint32_t num, bool top,
+                         uint32_t lines, int err)
+{
     if (s->fd < 0) {
         log_warn("%s %s message %u (%s) unreadable: %s", conn_tag(s->c), conn_peer(s->c), num,
-                 m->path, strerror(errno));
-        error_reply(s, errno == ENOENT ? "Message was removed by another program"
-                                       : "[SYS/TEMP] Cannot read the message");
+                 m->path, strerror(err));
+        error_reply(s, err == ENOENT ? "Message was removed by another program"
+                                     : "[SYS/TEMP] Cannot read the message");
+        conn_resume(s->c);
         return;
     }
     if (top) {
@@ -649,8 +674,52 @@ static void start_stream(struct session *s, uint32_t num, bool top, uint32_t lin
         pop3_stuff_init(&s->stuffer);
         reply(s, "+OK %llu octets", (unsigned long long)m->size);
     }
-    conn_pause(s->c);
     stream_more(s);
+}
+
+static void open_work(void *arg)
+{
+    struct session *s = arg;
+    s->opening.fd = open_message(s, &s->box.msgs[s->opening.num - 1]);
+    s->opening.err = s->opening.fd < 0 ? errno : 0;
+}
+
+static void open_done(void *arg)
+{
+    struct session *s = arg;
+    if (conn_is_closed(s->c)) {
+        if (s->opening.fd >= 0)
+            close(s->opening.fd);
+    } else {
+        uint32_t num = s->opening.num;
+        s->fd = s->opening.fd;
+        begin_stream(s, &s->box.msgs[num - 1], num, s->opening.top, s->opening.lines,
+                     s->opening.err);
+    }
+    conn_release(s->c);                  /* last: it may free the session */
+}
+
+static void start_stream(struct session *s, uint32_t num, bool top, uint32_t lines)
+{
+    struct mindex_msg *m = message(s, num);
+    if (!m)
+        return;
+    /* Replies stay in order: nothing more is read until the response ends. */
+    conn_pause(s->c);
+    s->fd = open_cached(s, m);
+    if (s->fd >= 0 || (errno != EAGAIN && errno != ENOENT)) {
+        begin_stream(s, m, num, top, lines, errno);
+        return;
+    }
+    /* Not in the cache, or moved by another program (open_message() then
+     * searches the directories): on the pool. */
+    log_debug("%s %s message %u: %s, opening it on the pool", conn_tag(s->c), conn_peer(s->c),
+              num, errno == EAGAIN ? "path not cached" : "moved");
+    s->opening.num = num;
+    s->opening.top = top;
+    s->opening.lines = lines;
+    conn_hold(s->c);
+    pool_submit(conn_loop(s->c), open_work, open_done, s);
 }
 
 static void cmd_retr(struct session *s, const struct pop3_cmd *cmd)

@@ -418,6 +418,14 @@ def test_retr_of_a_message_not_in_the_page_cache(outpost):
         finally:
             os.close(fd)
     p = outpost.login(ALICE)
+    # Forget cached directory entries too, where allowed (root, no container
+    # limits): opening the file must not wait for the disk either.
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("2\n")
+        dropped_dentries = True
+    except OSError:
+        dropped_dentries = False
     # Pipelined behind the big one, the small one must wait its turn.
     got1 = retr_bytes(p, 1)[0]
     got2 = retr_bytes(p, 2)[0]
@@ -439,6 +447,35 @@ def test_retr_of_a_message_not_in_the_page_cache(outpost):
     if nowait_works:
         assert re.search(r"message data not cached: \d+ chunks? read on the pool",
                          outpost.stderr_text()), outpost.stderr_tail()
+    if dropped_dentries:
+        assert re.search(r"message 1: path not cached, opening it on the pool",
+                         outpost.stderr_text()), outpost.stderr_tail()
+
+
+def test_messages_moved_or_removed_by_another_program(outpost):
+    """A mail reader on the same Maildir may move a message to cur/ and add
+    flags, or delete it, while a POP3 session has it listed."""
+    for n in (1, 2, 3):
+        outpost.deliver(ALICE, message(n))
+    p = outpost.login(ALICE)
+    assert p.stat()[0] == 3
+    new = sorted((outpost.maildir(ALICE) / "new").iterdir())
+    assert len(new) == 3
+    os.rename(new[0], outpost.maildir(ALICE) / "cur" / (new[0].name + ":2,S"))
+    new[1].unlink()
+    assert retr_bytes(p, 1)[0] == expected_wire(message(1))     # found in cur/
+    resp = err(p.retr, 2)
+    assert b"removed" in resp, resp
+    assert retr_bytes(p, 3)[0] == expected_wire(message(3))
+    # TOP of the moved one works too, and the session goes on normally.
+    resp, lines, _ = p.top(1, 0)
+    assert resp.startswith(b"+OK") and b"Subject: test message 1" in lines
+    p.dele(1)
+    p.quit()
+    p = outpost.login(ALICE)
+    assert p.stat()[0] == 1
+    assert retr_bytes(p, 1)[0] == expected_wire(message(3))
+    p.quit()
 
 
 def test_retr_byte_stuffing_on_the_wire(outpost):
