@@ -240,6 +240,9 @@ int cmd_serve(int argc, char **argv)
     int rc = cli_begin(&argc, argv, &rt.opts, usage, 1, 1);
     if (rc >= 0)
         return rc;
+    /* Whoever reads our output (a terminal, a log file, a service manager)
+     * sees each line when it happens, not when a buffer fills. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     if (!rt.opts.config) {
         const char *dir = rt.opts.data ? rt.opts.data : DEFAULT_DATA_DIR;
         char path[4200];

@@ -1193,6 +1193,8 @@ def test_embedded_default_first_start(tmp_path):
         assert wait_until(lambda: port_open(10110) or proc.poll() is not None, 30)
         assert proc.poll() is None, err_path.read_text()
         assert wait_until(lambda: port_open(10995), 10)
+        # The ports open before the greeting lines are printed.
+        assert wait_until(lambda: "SIGTERM" in out_path.read_text(errors="replace"), 10)
         passwords = {}
         for ln in out_path.read_text(errors="replace").splitlines():
             m = re.match(r"^\s+(\S+@\S+)\s+password:\s*(\S+)\s*$", ln)
@@ -1232,7 +1234,8 @@ def test_embedded_default_first_start(tmp_path):
     # Second start: the same accounts, no new passwords printed.
     proc = serve()
     try:
-        assert wait_until(lambda: port_open(10110) or proc.poll() is not None, 30)
+        assert wait_until(lambda: port_open(10995) or proc.poll() is not None, 30)
+        assert wait_until(lambda: "SIGTERM" in out_path.read_text(errors="replace"), 10)
         assert "password:" not in out_path.read_text(errors="replace")
         p = poplib.POP3_SSL("127.0.0.1", 10995, timeout=15, context=insecure_tls_context())
         p.user(BOB)
