@@ -74,10 +74,23 @@ static int parse_value(const char *p, const char *end, char *out, char *err, siz
     return 0;
 }
 
+/* A character of the NAME in a "[kind NAME]" header: anything printable but
+ * blanks, brackets, quotes and the comment characters. */
+static bool is_item_char(char c)
+{
+    return (unsigned char)c > ' ' && (unsigned char)c < 0x7f && !strchr("[]\"#;", c);
+}
+
 int cfg_parse(const char *text, size_t len, cfg_entry_fn fn, void *arg,
               int *errline, char *err, size_t errlen)
 {
-    char section[CFG_MAX_NAME + 1] = "";
+    return cfg_parse_sections(text, len, fn, NULL, arg, errline, err, errlen);
+}
+
+int cfg_parse_sections(const char *text, size_t len, cfg_entry_fn fn, cfg_section_fn sfn,
+                       void *arg, int *errline, char *err, size_t errlen)
+{
+    char section[CFG_MAX_SECTION + 1] = "";
     char key[CFG_MAX_NAME + 1];
     *errline = 0;
     if (errlen)
@@ -117,19 +130,42 @@ int cfg_parse(const char *text, size_t len, cfg_entry_fn fn, void *arg,
             const char *s = q;
             while (q < lend && is_name_char(*q))
                 q++;
-            if (q == s || q >= lend || *q != ']' || (size_t)(q - s) > CFG_MAX_NAME) {
-                snprintf(err, errlen, "bad section header (expected [name])");
+            size_t kind_len = (size_t)(q - s);
+            size_t sl = kind_len;
+            if (kind_len > 0 && kind_len <= CFG_MAX_NAME)
+                memcpy(section, s, kind_len);
+            /* A repeated section kind carries a name: "[zone example.com]". */
+            const char *ns = skip_ws(q, lend);
+            if (kind_len > 0 && ns > q && ns < lend && is_item_char(*ns)) {
+                q = ns;
+                while (q < lend && is_item_char(*q))
+                    q++;
+                size_t nl = (size_t)(q - ns);
+                if (nl > CFG_MAX_ITEM) {
+                    snprintf(err, errlen, "section name longer than %d characters", CFG_MAX_ITEM);
+                    r = OP_E_SYNTAX;
+                    goto fail;
+                }
+                section[sl++] = ' ';
+                memcpy(section + sl, ns, nl);
+                sl += nl;
+                q = skip_ws(q, lend);
+            }
+            if (kind_len == 0 || q >= lend || *q != ']' || kind_len > CFG_MAX_NAME) {
+                snprintf(err, errlen, "bad section header (expected [name] or [kind NAME])");
+                section[0] = '\0';
                 r = OP_E_SYNTAX;
                 goto fail;
             }
-            memcpy(section, s, (size_t)(q - s));
-            section[q - s] = '\0';
+            section[sl] = '\0';
             q = skip_ws(q + 1, lend);
             if (q < lend && *q != '#' && *q != ';') {
                 snprintf(err, errlen, "text after section header");
                 r = OP_E_SYNTAX;
                 goto fail;
             }
+            if (sfn && (r = sfn(arg, section, line, err, errlen)) < 0)
+                goto fail;
             p = next;
             continue;
         }
@@ -332,6 +368,13 @@ struct load_ctx {
     const char *fname;
     struct buf *errors;
     int nerr;
+    /* repeated named sections */
+    const struct cfg_group *groups;
+    size_t ngroups;
+    const struct cfg_group *cur_group;  /* the item being filled, if any */
+    void *cur_item;
+    int cur_line;                 /* its header's line */
+    unsigned char cur_seen[64];   /* one flag per group key */
 };
 
 static void *field(void *target, const struct cfg_key *k)
@@ -408,10 +451,129 @@ static int set_value(const struct cfg_key *k, void *target, const char *value,
     return OP_E_SYNTAX;
 }
 
+/* The item under way is complete: let its group judge it. */
+static void finish_item(struct load_ctx *c)
+{
+    if (c->cur_item && c->cur_group->finish) {
+        char msg[512];
+        if (c->cur_group->finish(c->cur_item, msg, sizeof msg) < 0) {
+            buf_printf(c->errors, "%s:%d: [%s %s] %s\n", c->fname, c->cur_line, c->cur_group->kind,
+                       *(char **)((char *)c->cur_item + c->cur_group->name_offset), msg);
+            c->nerr++;
+        }
+    }
+    c->cur_group = NULL;
+    c->cur_item = NULL;
+}
+
+static const struct cfg_group *find_group(const struct load_ctx *c, const char *kind, size_t n)
+{
+    for (size_t i = 0; i < c->ngroups; i++)
+        if (strlen(c->groups[i].kind) == n && memcmp(c->groups[i].kind, kind, n) == 0)
+            return &c->groups[i];
+    return NULL;
+}
+
+/* A section header: a "[kind NAME]" starts a new item of its group. */
+static int on_section(void *arg, const char *section, int line, char *err, size_t errlen)
+{
+    struct load_ctx *c = arg;
+    finish_item(c);
+    const char *sp = strchr(section, ' ');
+    size_t klen = sp ? (size_t)(sp - section) : strlen(section);
+    const struct cfg_group *g = find_group(c, section, klen);
+    if (!g) {
+        if (sp) {
+            buf_printf(c->errors, "%s:%d: unknown section kind [%.*s NAME]\n", c->fname, line,
+                       (int)klen, section);
+            c->nerr++;
+        }
+        return 0;                       /* plain sections: keys say the rest */
+    }
+    if (!sp) {
+        buf_printf(c->errors, "%s:%d: [%s] needs a name: [%s NAME]\n", c->fname, line, g->kind,
+                   g->kind);
+        c->nerr++;
+        return 0;
+    }
+    char canon[CFG_MAX_ITEM + 1], msg[512];
+    if (g->check_name(sp + 1, canon, sizeof canon, msg, sizeof msg) < 0) {
+        buf_printf(c->errors, "%s:%d: [%s %s] %s\n", c->fname, line, g->kind, sp + 1, msg);
+        c->nerr++;
+        return 0;
+    }
+    struct cfg_list *list = (struct cfg_list *)((char *)c->target + g->offset);
+    for (size_t i = 0; i < list->n; i++) {
+        const char *other = *(char **)((char *)cfg_item(list, g->item_size, i) + g->name_offset);
+        if (strcmp(other, canon) == 0) {
+            buf_printf(c->errors, "%s:%d: [%s %s] appears twice\n", c->fname, line, g->kind,
+                       sp + 1);
+            c->nerr++;
+            return 0;
+        }
+    }
+    void *items = realloc(list->items, (list->n + 1) * g->item_size);
+    char *name = strdup(canon);
+    if (!items || !name) {
+        free(name);
+        if (items)
+            list->items = items;
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    list->items = items;
+    void *item = cfg_item(list, g->item_size, list->n++);
+    memset(item, 0, g->item_size);
+    *(char **)((char *)item + g->name_offset) = name;
+    cfg_defaults(g->keys, g->nkeys, item);
+    c->cur_group = g;
+    c->cur_item = item;
+    c->cur_line = line;
+    memset(c->cur_seen, 0, sizeof c->cur_seen);
+    return 0;
+}
+
+/* A key inside a "[kind NAME]" section. */
+static int on_group_entry(struct load_ctx *c, const char *section, const char *key,
+                          const char *value, int line, char *err, size_t errlen)
+{
+    const char *sp = strchr(section, ' ');
+    const struct cfg_group *g = find_group(c, section, (size_t)(sp - section));
+    if (!g || !c->cur_item)
+        return 0;                       /* the header's error was reported */
+    for (size_t i = 0; i < g->nkeys && i < sizeof c->cur_seen; i++) {
+        const struct cfg_key *k = &g->keys[i];
+        if (strcmp(k->key, key) != 0)
+            continue;
+        if (c->cur_seen[i]) {
+            buf_printf(c->errors, "%s:%d: [%s] %s is set twice\n", c->fname, line, section, key);
+            c->nerr++;
+            return 0;
+        }
+        c->cur_seen[i] = 1;
+        char msg[512];
+        int r = set_value(k, c->cur_item, value, msg, sizeof msg);
+        if (r == -ENOMEM) {
+            snprintf(err, errlen, "out of memory");
+            return r;
+        }
+        if (r < 0) {
+            buf_printf(c->errors, "%s:%d: [%s] %s\n", c->fname, line, section, msg);
+            c->nerr++;
+        }
+        return 0;
+    }
+    buf_printf(c->errors, "%s:%d: unknown key '%s' in [%s]\n", c->fname, line, key, section);
+    c->nerr++;
+    return 0;
+}
+
 static int on_entry(void *arg, const char *section, const char *key, const char *value,
                     int line, char *err, size_t errlen)
 {
     struct load_ctx *c = arg;
+    if (strchr(section, ' '))
+        return on_group_entry(c, section, key, value, line, err, errlen);
     for (size_t i = 0; i < c->nkeys; i++) {
         const struct cfg_key *k = &c->schema[i];
         if (strcmp(k->section, section) != 0 || strcmp(k->key, key) != 0)
@@ -438,6 +600,8 @@ static int on_entry(void *arg, const char *section, const char *key, const char 
     for (size_t i = 0; i < c->nkeys; i++)
         if (strcmp(c->schema[i].section, section) == 0)
             known_section = true;
+    if (find_group(c, section, strlen(section)))
+        return 0;                       /* "[zone]" without a name: reported */
     if (known_section)
         buf_printf(c->errors, "%s:%d: unknown key '%s' in [%s]\n", c->fname, line, key, section);
     else
@@ -462,19 +626,47 @@ void cfg_defaults(const struct cfg_key *schema, size_t nkeys, void *target)
 int cfg_load(const struct cfg_key *schema, size_t nkeys, void *target,
              const char *text, size_t len, const char *fname, struct buf *errors)
 {
+    return cfg_load_groups(schema, nkeys, NULL, 0, target, text, len, fname, errors);
+}
+
+int cfg_load_groups(const struct cfg_key *schema, size_t nkeys, const struct cfg_group *groups,
+                    size_t ngroups, void *target, const char *text, size_t len,
+                    const char *fname, struct buf *errors)
+{
     cfg_defaults(schema, nkeys, target);
-    struct load_ctx c = {schema, nkeys, target, calloc(nkeys ? nkeys : 1, 1), fname, errors, 0};
+    for (size_t i = 0; i < ngroups; i++)
+        memset((char *)target + groups[i].offset, 0, sizeof(struct cfg_list));
+    struct load_ctx c = {schema, nkeys, target, calloc(nkeys ? nkeys : 1, 1), fname, errors, 0,
+                         groups, ngroups, NULL, NULL, 0, {0}};
     if (!c.seen)
         return -ENOMEM;
     int line;
     char err[512];
-    int r = cfg_parse(text, len, on_entry, &c, &line, err, sizeof err);
+    int r = cfg_parse_sections(text, len, on_entry, ngroups ? on_section : NULL, &c, &line, err,
+                               sizeof err);
     if (r < 0) {
         buf_printf(errors, "%s:%d: %s\n", fname, line, err);
         c.nerr++;
+    } else {
+        finish_item(&c);
     }
     free(c.seen);
     return c.nerr;
+}
+
+void cfg_free_groups(const struct cfg_group *groups, size_t ngroups, void *target)
+{
+    for (size_t g = 0; g < ngroups; g++) {
+        struct cfg_list *list = (struct cfg_list *)((char *)target + groups[g].offset);
+        for (size_t i = 0; i < list->n; i++) {
+            char *item = cfg_item(list, groups[g].item_size, i);
+            cfg_free(groups[g].keys, groups[g].nkeys, item);
+            free(*(char **)(item + groups[g].name_offset));
+        }
+        free(list->items);
+        list->items = NULL;
+        list->n = 0;
+    }
 }
 
 void cfg_free(const struct cfg_key *schema, size_t nkeys, void *target)
@@ -489,7 +681,7 @@ void cfg_free(const struct cfg_key *schema, size_t nkeys, void *target)
 }
 
 /* Write doc text as "# " comment lines wrapped near 76 columns. */
-static void write_doc(struct buf *out, const char *doc)
+void cfg_write_doc(struct buf *out, const char *doc)
 {
     const char *p = doc;
     while (*p) {
@@ -551,7 +743,7 @@ int cfg_write_commented(const struct cfg_key *schema, size_t nkeys, struct buf *
             buf_printf(out, "\n[%s]\n", section);
         }
         buf_puts(out, "\n");
-        write_doc(out, k->doc);
+        cfg_write_doc(out, k->doc);
         const char *v = set ? set(k->section, k->key) : NULL;
         const char *d = k->dflt ? k->dflt : "";
         buf_printf(out, "%s%s = ", v ? "" : "#", k->key);

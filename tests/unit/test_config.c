@@ -156,7 +156,7 @@ TEST(cfg_parse_errors)
     expect_error("[a]\n= v\n", 0, 2, "expected 'key = value'");
     expect_error("[a]\n\"k\" = v\n", 0, 2, "expected 'key = value'");
     expect_error("[]\n", 0, 1, "bad section");
-    expect_error("[a b]\n", 0, 1, "bad section");
+    expect_error("[a b c]\n", 0, 1, "bad section");        /* [kind NAME] takes one name */
     expect_error("[abc\n", 0, 1, "bad section");
     expect_error("[ab/c]\n", 0, 1, "bad section");
     expect_error("[ a]\n", 0, 1, "bad section");
@@ -614,4 +614,131 @@ TEST(cfg_write_commented_round_trip)
     cfg_free(tschema, TNKEYS, &c);
     buf_free(&errs);
     buf_free(&out);
+}
+
+/* ---- repeated named sections ([kind NAME]) --------------------------------- */
+
+TEST(cfg_parse_named_section_headers)
+{
+    expect_entries("[zone example.com]\nfile = a\n", "zone example.com|file|a|2\n");
+    expect_entries("[zone   Example.COM.  ] # c\nk = v\n", "zone Example.COM.|k|v|2\n");
+    expect_error("[zone a b]\n", 0, 1, "bad section header");
+    expect_error("[ zone]\n", 0, 1, "bad section header");
+    expect_error("[zone a\n", 0, 1, "bad section header");
+}
+
+struct titem {
+    char *name;
+    char *file;
+    unsigned weight;
+};
+
+struct tgconf {
+    char *title;
+    struct cfg_list items;
+};
+
+static const struct cfg_key tg_main[] = {
+    {"main", "title", CFG_STR, offsetof(struct tgconf, title), "t", 0, 0, NULL, "A title."},
+};
+static const struct cfg_key tg_item_keys[] = {
+    {"item", "file", CFG_STR, offsetof(struct titem, file), "", 0, 0, NULL, "A file."},
+    {"item", "weight", CFG_UINT, offsetof(struct titem, weight), "1", 1, 10, NULL, "A weight."},
+};
+
+/* Names are lower-case letters; canonical form drops a final dot. */
+static int tg_check_name(const char *name, char *canon, size_t canonlen, char *err, size_t errlen)
+{
+    size_t n = strlen(name);
+    if (n && name[n - 1] == '.')
+        n--;
+    for (size_t i = 0; i < n; i++)
+        if (name[i] < 'a' || name[i] > 'z') {
+            snprintf(err, errlen, "'%s' is not a valid name", name);
+            return OP_E_SYNTAX;
+        }
+    snprintf(canon, canonlen, "%.*s", (int)n, name);
+    return 0;
+}
+
+static int tg_finish(void *item, char *err, size_t errlen)
+{
+    struct titem *t = item;
+    if (!t->file[0]) {
+        snprintf(err, errlen, "file is required");
+        return OP_E_SYNTAX;
+    }
+    return 0;
+}
+
+static const struct cfg_group tg_groups[] = {
+    {"item", tg_item_keys, ARRAY_LEN(tg_item_keys), offsetof(struct tgconf, items),
+     sizeof(struct titem), offsetof(struct titem, name), tg_check_name, tg_finish, "Items."},
+};
+
+static int tgload(struct tgconf *c, const char *text, struct buf *errs)
+{
+    memset(c, 0, sizeof *c);
+    buf_clear(errs);
+    int n = cfg_load_groups(tg_main, ARRAY_LEN(tg_main), tg_groups, 1, c, text, strlen(text),
+                            "g.conf", errs);
+    buf_cstr(errs);
+    return n;
+}
+
+static void tgfree(struct tgconf *c)
+{
+    cfg_free_groups(tg_groups, 1, c);
+    cfg_free(tg_main, ARRAY_LEN(tg_main), c);
+}
+
+TEST(cfg_load_groups_items)
+{
+    struct tgconf c;
+    struct buf errs = BUF_INIT;
+    CHECK_INT(tgload(&c, "[main]\ntitle = x\n[item abc]\nfile = f1\n[item def.]\nfile = f2\n"
+                         "weight = 7\n", &errs), 0);
+    REQUIRE(c.items.n == 2);
+    struct titem *a = cfg_item(&c.items, sizeof *a, 0), *b = cfg_item(&c.items, sizeof *b, 1);
+    CHECK_STR(a->name, "abc");
+    CHECK_STR(a->file, "f1");
+    CHECK_INT(a->weight, 1);
+    CHECK_STR(b->name, "def");
+    CHECK_STR(b->file, "f2");
+    CHECK_INT(b->weight, 7);
+    CHECK_STR(c.title, "x");
+    tgfree(&c);
+    CHECK(c.items.n == 0 && c.items.items == NULL);
+    buf_free(&errs);
+}
+
+static void expect_group_errors(const char *text, int nerr, const char *want)
+{
+    struct tgconf c;
+    struct buf errs = BUF_INIT;
+    int n = tgload(&c, text, &errs);
+    if (n != nerr || !strstr(buf_cstr(&errs), want)) {
+        fprintf(stderr, "    %d errors: %s    wanted %d with: %s\n", n, buf_cstr(&errs), nerr, want);
+        test_fail(__FILE__, __LINE__, "group load errors");
+    }
+    tgfree(&c);
+    buf_free(&errs);
+}
+
+TEST(cfg_load_groups_errors_name_file_and_line)
+{
+    expect_group_errors("[item abc]\nfile = a\n[item abc.]\nfile = b\n", 1,
+                        "g.conf:3: [item abc.] appears twice");
+    expect_group_errors("[item a1]\nfile = a\n", 1, "g.conf:1: [item a1] 'a1' is not a valid name");
+    expect_group_errors("[item abc]\nfile = a\ncolour = red\n", 1,
+                        "g.conf:3: unknown key 'colour' in [item abc]");
+    expect_group_errors("[item abc]\nfile = a\nweight = 11\n", 1,
+                        "g.conf:3: [item abc] weight: 11 is out of range");
+    expect_group_errors("[item abc]\nfile = a\nfile = b\n", 1, "g.conf:3: [item abc] file is set twice");
+    expect_group_errors("\n[item abc]\nweight = 2\n", 1, "g.conf:2: [item abc] file is required");
+    expect_group_errors("[item]\nfile = a\n", 1, "g.conf:1: [item] needs a name: [item NAME]");
+    expect_group_errors("[thing abc]\nfile = a\n", 1, "g.conf:1: unknown section kind [thing NAME]");
+    /* The items before a syntax error are freed with the rest. */
+    expect_group_errors("[item abc]\nfile = a\n[item def]\nfile = b\nnonsense\n", 1,
+                        "g.conf:5: expected '=' after 'nonsense'");
 }
