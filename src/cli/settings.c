@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/util.h"
+#include "dns/name.h"
 
 #define OFF(f) offsetof(struct settings, f)
 
@@ -77,8 +79,91 @@ const struct cfg_key settings_schema[] = {
      "A command line (or TLS handshake) that has started must be complete "
      "within this time, however slowly its bytes trickle in; otherwise the "
      "session is closed."},
+
+    {"dns", "listen", CFG_ADDRS, OFF(dns_listen), "127.0.0.1:10053", 0, 0, NULL,
+     "Addresses for the authoritative DNS service, UDP and TCP on each, e.g. "
+     "0.0.0.0:53, [::]:53. Empty: DNS off."},
+    {"dns", "udp_payload", CFG_UINT, OFF(dns_udp_payload), "1232", 512, 4096, NULL,
+     "Largest UDP response (our EDNS payload size, RFC 6891). 1232 avoids IP "
+     "fragmentation on any path; larger answers set TC and the client retries "
+     "over TCP."},
+    {"dns", "tcp_idle_timeout", CFG_DURATION, OFF(dns_tcp_idle_timeout), "10s", 1000, DAY_MS, NULL,
+     "A DNS-over-TCP connection without a query for this long is closed, and a "
+     "query that has started must be complete within it (RFC 7766 section 6.2.3)."},
+    {"dns", "rrl_rate", CFG_UINT, OFF(dns_rrl_rate), "0", 0, 1000000, NULL,
+     "Response-rate limiting over UDP: responses per second to one client "
+     "network (IPv4 /24, IPv6 /56) of the same kind for the same name. 0 turns "
+     "it off; a public server should set e.g. 20, so that it cannot be used to "
+     "flood a forged source address. TCP is never limited."},
+    {"dns", "rrl_slip", CFG_UINT, OFF(dns_rrl_slip), "2", 0, 10, NULL,
+     "Of the responses rate limiting drops, every Nth is sent as a truncated "
+     "empty reply (TC set) so that a real client retries over TCP. 0: drop them "
+     "all; 1: truncate them all."},
+    {"dns", "log_queries", CFG_BOOL, OFF(dns_log_queries), "no", 0, 0, NULL,
+     "Log one line per DNS query (client, name, type, answer). Costly on a busy "
+     "server."},
 };
 const size_t settings_nkeys = ARRAY_LEN(settings_schema);
+
+/* ---- [zone NAME] ----------------------------------------------------------- */
+
+#define ZOFF(f) offsetof(struct settings_zone, f)
+
+static const char *const zone_roles[] = {"primary", "secondary", NULL};
+
+static const struct cfg_key zone_keys[] = {
+    {"zone", "file", CFG_STR, ZOFF(file), "", 0, 0, NULL,
+     "The zone's master file (RFC 1035 section 5), relative to the data "
+     "directory. Required."},
+    {"zone", "role", CFG_ENUM, ZOFF(role), "primary", 0, 0, zone_roles,
+     "primary: the file is the zone's source. (secondary, fetching the zone "
+     "from a primary by zone transfer, is not implemented yet.)"},
+};
+
+/* A zone's name must be a domain name; its canonical text (lower case,
+ * without the final dot) is what duplicates are compared by. */
+static int zone_check_name(const char *name, char *canon, size_t canonlen, char *err,
+                           size_t errlen)
+{
+    struct dns_name n;
+    if (dns_name_from_text(&n, name, strlen(name), NULL) < 0) {
+        snprintf(err, errlen, "'%s' is not a valid domain name", name);
+        return OP_E_SYNTAX;
+    }
+    dns_name_lower(&n);
+    char text[DNS_NAME_MAXTEXT];
+    int len = dns_name_to_text(&n, text, sizeof text);
+    if (len < 0 || (size_t)len >= canonlen)
+        return OP_E_TOOLONG;
+    if (len > 1)
+        text[len - 1] = '\0';           /* "example.com." -> "example.com" */
+    str_copy(canon, canonlen, text);
+    return 0;
+}
+
+static int zone_finish(void *item, char *err, size_t errlen)
+{
+    struct settings_zone *z = item;
+    if (!z->file || !z->file[0]) {
+        snprintf(err, errlen, "file is required (e.g. file = zones/%s.zone)", z->name);
+        return OP_E_SYNTAX;
+    }
+    if (z->role == ZONE_SECONDARY) {
+        snprintf(err, errlen, "role = secondary is not implemented yet (zone transfers from a "
+                              "primary come later); use role = primary with a zone file");
+        return OP_E_SYNTAX;
+    }
+    return 0;
+}
+
+const struct cfg_group settings_groups[] = {
+    {"zone", zone_keys, ARRAY_LEN(zone_keys), OFF(zones), sizeof(struct settings_zone),
+     ZOFF(name), zone_check_name, zone_finish,
+     "One section per zone the DNS service answers for with authority, named by "
+     "the zone's apex: [zone example.com]. Zone files are re-read on SIGHUP and "
+     "'outpost dns reload' when they changed."},
+};
+const size_t settings_ngroups = ARRAY_LEN(settings_groups);
 
 /* Absolute form of p, taken relative to base when relative. */
 /* Lexically tidy an absolute path: no "//", no "." parts, ".." folded into
@@ -147,8 +232,8 @@ int settings_load(struct settings *s, const char *path, const char *data_overrid
             cfg_defaults(settings_schema, settings_nkeys, s);
             return 1;
         }
-        nerr = cfg_load(settings_schema, settings_nkeys, s, buf_ptr(&text), buf_len(&text),
-                        path, errors);
+        nerr = cfg_load_groups(settings_schema, settings_nkeys, settings_groups,
+                               settings_ngroups, s, buf_ptr(&text), buf_len(&text), path, errors);
         buf_free(&text);
         path_dirname(path, confdir, sizeof confdir);
         s->config_path = abs_path(".", path);
@@ -161,6 +246,15 @@ int settings_load(struct settings *s, const char *path, const char *data_overrid
         buf_printf(errors, "%s: data directory path too long\n", path ? path : "--data");
         return nerr + 1;
     }
+    for (size_t i = 0; i < s->zones.n; i++) {
+        struct settings_zone *z = cfg_item(&s->zones, sizeof *z, i);
+        z->file_path = abs_path(s->data_dir, z->file);
+        if (!z->file_path) {
+            buf_printf(errors, "%s: [zone %s] file: path too long\n", path ? path : "config",
+                       z->name);
+            nerr++;
+        }
+    }
     s->cert_path = abs_path(s->data_dir, s->cert);
     s->key_path = abs_path(s->data_dir, s->key);
     if (!s->cert_path || !s->key_path) {
@@ -172,6 +266,9 @@ int settings_load(struct settings *s, const char *path, const char *data_overrid
 
 void settings_free(struct settings *s)
 {
+    for (size_t i = 0; i < s->zones.n; i++)
+        free(((struct settings_zone *)cfg_item(&s->zones, sizeof(struct settings_zone), i))->file_path);
+    cfg_free_groups(settings_groups, settings_ngroups, s);
     cfg_free(settings_schema, settings_nkeys, s);
     free(s->config_path);
     free(s->data_dir);
@@ -189,5 +286,21 @@ int settings_write_file(struct buf *out, const char *(*set)(const char *section,
         "# are comments; a commented-out key shows its default. Check a change\n"
         "# with 'outpost check -c FILE'; apply it with SIGHUP (listen addresses\n"
         "# and workers need a restart). Every key is described in docs/CONFIG.md.\n";
-    return cfg_write_commented(settings_schema, settings_nkeys, out, header, set);
+    int r = cfg_write_commented(settings_schema, settings_nkeys, out, header, set);
+    if (r < 0)
+        return r;
+    /* The zones: what a [zone NAME] section is, then the demo zone. */
+    buf_puts(out, "\n");
+    for (size_t g = 0; g < settings_ngroups; g++) {
+        const struct cfg_group *grp = &settings_groups[g];
+        buf_printf(out, "# [%s NAME]\n", grp->kind);
+        cfg_write_doc(out, grp->doc);
+        for (size_t i = 0; i < grp->nkeys; i++) {
+            buf_printf(out, "#\n# %s:\n", grp->keys[i].key);
+            cfg_write_doc(out, grp->keys[i].doc);
+        }
+    }
+    buf_printf(out, "\n[zone %s]\nfile = %s\nrole = primary\n", SETTINGS_DEMO_ZONE,
+               SETTINGS_DEMO_ZONE_FILE);
+    return buf_cstr(out) ? 0 : -ENOMEM;
 }

@@ -46,14 +46,46 @@ struct settings {
     unsigned pop3_idle_timeout; /* ms */
     unsigned pop3_command_timeout; /* ms */
 
+    /* [dns] */
+    struct cfg_addrs dns_listen;
+    unsigned dns_udp_payload;   /* our EDNS payload size */
+    unsigned dns_tcp_idle_timeout; /* ms */
+    unsigned dns_rrl_rate;      /* responses/s per client prefix and kind; 0 = off */
+    unsigned dns_rrl_slip;
+    bool dns_log_queries;
+
+    /* [zone NAME], one item per zone: struct settings_zone */
+    struct cfg_list zones;
+
     /* derived at load time, not in the file */
     char *config_path;          /* absolute path of the file read, or NULL */
     char *data_dir;             /* absolute data directory */
     char *cert_path, *key_path; /* absolute */
 };
 
+/* The embedded default's demo zone (written on first start). */
+#define SETTINGS_DEMO_ZONE      "example.test"
+#define SETTINGS_DEMO_ZONE_FILE "zones/example.test.zone"
+
+enum zone_role { ZONE_PRIMARY, ZONE_SECONDARY };
+
+/* One [zone NAME] section. */
+struct settings_zone {
+    char *name;                 /* canonical: lower case, no final dot ("." for the root) */
+    char *file;                 /* as written */
+    int role;                   /* enum zone_role */
+    char *file_path;            /* derived: absolute (relative to the data directory) */
+};
+
+static inline const struct settings_zone *settings_zone_at(const struct settings *s, size_t i)
+{
+    return cfg_item(&s->zones, sizeof(struct settings_zone), i);
+}
+
 extern const struct cfg_key settings_schema[];
 extern const size_t settings_nkeys;
+extern const struct cfg_group settings_groups[];
+extern const size_t settings_ngroups;
 
 /* Load FILE (errors as "file:line: ..." lines into errors); resolves paths.
  * data_override (from --data) wins over the file's [server] data.

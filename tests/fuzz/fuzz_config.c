@@ -74,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct settings s;
     memset(&s, 0, sizeof s);
     struct buf errs = BUF_INIT;
-    int nerr = cfg_load(settings_schema, settings_nkeys, &s, text, size, "fuzz.conf", &errs);
+    int nerr = cfg_load_groups(settings_schema, settings_nkeys, settings_groups, settings_ngroups,
+                               &s, text, size, "fuzz.conf", &errs);
     if (nerr < 0)
         abort();
     check_errors(&errs, nerr);
@@ -82,6 +83,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (s.pop3_listen.n < 0 || s.pop3_listen.n > CFG_MAX_ADDRS)
         abort();
+    for (size_t i = 0; i < s.zones.n; i++)
+        if (!settings_zone_at(&s, i)->name || !settings_zone_at(&s, i)->file)
+            abort();
+    cfg_free_groups(settings_groups, settings_ngroups, &s);
     cfg_free(settings_schema, settings_nkeys, &s);
     buf_free(&errs);
     return 0;

@@ -72,5 +72,56 @@ TEST(settings_every_key_is_documented_in_docs_config_md)
             CHECK(0);
         }
     }
+    for (size_t g = 0; g < settings_ngroups; g++) {
+        for (size_t i = 0; i < settings_groups[g].nkeys; i++) {
+            char want[160];
+            snprintf(want, sizeof want, "`[%s NAME] %s`", settings_groups[g].kind,
+                     settings_groups[g].keys[i].key);
+            if (!strstr(text, want)) {
+                fprintf(stderr, "    docs/CONFIG.md lacks %s\n", want);
+                CHECK(0);
+            }
+        }
+    }
     buf_free(&doc);
+}
+
+TEST(settings_zones_and_dns_keys)
+{
+    const char *dir = test_tmpdir();
+    char path[512];
+    pathf(path, sizeof path, "%s/zones.conf", dir);
+    FILE *f = fopen(path, "w");
+    REQUIRE(f);
+    fputs("[dns]\nlisten = 127.0.0.1:5353\nrrl_rate = 20\n"
+          "[zone Example.TEST.]\nfile = zones/example.test.zone\n"
+          "[zone other.test]\nfile = /abs/other.zone\nrole = primary\n", f);
+    fclose(f);
+    struct settings s;
+    struct buf err = BUF_INIT;
+    CHECK_INT(settings_load(&s, path, NULL, &err), 0);
+    CHECK_INT(s.dns_rrl_rate, 20);
+    CHECK_INT(s.dns_rrl_slip, 2);
+    CHECK_INT(s.dns_udp_payload, 1232);
+    REQUIRE(s.zones.n == 2);
+    CHECK_STR(settings_zone_at(&s, 0)->name, "example.test");
+    char want[600];
+    pathf(want, sizeof want, "%s/zones/example.test.zone", dir);
+    CHECK_STR(settings_zone_at(&s, 0)->file_path, want);
+    CHECK_STR(settings_zone_at(&s, 1)->file_path, "/abs/other.zone");
+    settings_free(&s);
+
+    f = fopen(path, "w");
+    REQUIRE(f);
+    fputs("[zone example.test]\nfile = a\n[zone EXAMPLE.test.]\nfile = b\n"
+          "[zone bad..name]\nfile = c\n[zone sec.test]\nfile = d\nrole = secondary\n", f);
+    fclose(f);
+    buf_clear(&err);
+    CHECK_INT(settings_load(&s, path, NULL, &err), 3);
+    const char *e = buf_cstr(&err);
+    CHECK(strstr(e, "zones.conf:3: [zone EXAMPLE.test.] appears twice") != NULL);
+    CHECK(strstr(e, "zones.conf:5: [zone bad..name] 'bad..name' is not a valid domain name") != NULL);
+    CHECK(strstr(e, "zones.conf:7: [zone sec.test] role = secondary is not implemented yet") != NULL);
+    settings_free(&s);
+    buf_free(&err);
 }
