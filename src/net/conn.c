@@ -253,6 +253,16 @@ static void update_events(struct conn *c)
         close_now(c, "epoll error");
 }
 
+/* Whether the input holds a complete line or message, waiting its turn. */
+static bool has_unit(const struct conn *c)
+{
+    const unsigned char *p = (const unsigned char *)buf_ptr(&c->in);
+    size_t n = buf_len(&c->in);
+    if (c->svc->framing == CONN_FRAME_LEN16)
+        return n >= 2 && n >= 2 + (size_t)(p[0] << 8 | p[1]);
+    return memchr(p, '\n', n) != NULL;
+}
+
 /* A session is idle when it waits for the client's next command. */
 static bool is_idle(const struct conn *c)
 {
@@ -260,7 +270,7 @@ static bool is_idle(const struct conn *c)
         return false;
     if (c->holds > 0 || buf_len(&c->out) > 0)
         return false;
-    return memchr(buf_ptr(&c->in), '\n', buf_len(&c->in)) == NULL;
+    return !has_unit(c);
 }
 
 static void check_drain(struct conn *c)
@@ -299,10 +309,46 @@ static void start_command_clock(struct conn *c)
         loop_timer_arm(c->w->loop, &c->timer, deadline > now ? deadline - now : 1, on_timer);
 }
 
+/* Hand complete length-prefixed messages to the session (RFC 1035
+ * section 4.2.2). Several may be waiting: RFC 7766 section 6.2.1.1 lets a
+ * client pipeline queries, and each is answered as it is read. */
+static void process_frames(struct conn *c)
+{
+    while (may_deliver(c) && buf_len(&c->in) > 0) {
+        const uint8_t *p = (const uint8_t *)buf_ptr(&c->in);
+        size_t avail = buf_len(&c->in);
+        if (avail < 2) {
+            start_command_clock(c);
+            break;
+        }
+        size_t len = (size_t)p[0] << 8 | p[1];
+        if (len == 0 || len > c->svc->max_line) {
+            c->svc->ops->on_too_long(c);
+            if (!(c->flags & F_DEAD))
+                close_now(c, len == 0 ? "message of length 0" : "message too long");
+            return;
+        }
+        if (avail < 2 + len) {
+            start_command_clock(c);      /* the rest must come soon */
+            break;
+        }
+        c->started = 0;
+        c->svc->ops->on_message(c, p + 2, len);
+        if (c->flags & F_DEAD)
+            return;
+        buf_consume(&c->in, 2 + len);
+    }
+}
+
 static void process_input(struct conn *c)
 {
     const size_t max = c->svc->max_line;
-    while (may_deliver(c) && buf_len(&c->in) > 0) {
+    if (c->svc->framing == CONN_FRAME_LEN16) {
+        process_frames(c);
+        if (c->flags & F_DEAD)
+            return;
+    }
+    while (c->svc->framing == CONN_FRAME_LINES && may_deliver(c) && buf_len(&c->in) > 0) {
         char *p = (char *)buf_ptr(&c->in);
         size_t avail = buf_len(&c->in);
         char *lf = memchr(p, '\n', avail);
@@ -456,7 +502,8 @@ static void do_handshake(struct conn *c)
         log_info("%s %s TLS %s %s", c->tag, c->peer_str, SSL_get_version(c->ssl),
                  SSL_get_cipher_name(c->ssl));
         if (c->flags & F_BUSY) {
-            conn_write(c, c->svc->busy_reply, strlen(c->svc->busy_reply));
+            if (c->svc->busy_reply)
+                conn_write(c, c->svc->busy_reply, strlen(c->svc->busy_reply));
             conn_close(c);
             return;
         }
@@ -693,7 +740,8 @@ void conn_accept(struct worker *w, int fd, const struct service *svc,
         return;
     }
     if (busy) {
-        conn_write(c, svc->busy_reply, strlen(svc->busy_reply));
+        if (svc->busy_reply)
+            conn_write(c, svc->busy_reply, strlen(svc->busy_reply));
         conn_close(c);
         return;
     }

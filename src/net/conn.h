@@ -19,6 +19,14 @@
  *   on_shutdown  (optional) the server is stopping and this session is idle:
  *                write the goodbye; the connection then closes
  *   on_close     the connection is gone: free the session
+ *   on_message   (CONN_FRAME_LEN16 services, instead of on_line) one whole
+ *                message without its 2-octet length prefix
+ *
+ * Framing: lines (the text protocols), or messages each preceded by its
+ * length as 2 octets in network order (DNS over TCP, RFC 1035 section
+ * 4.2.2; RFC 7766). A length of 0 or above max_line is reported through
+ * on_too_long and then the connection is closed: after a bad length the
+ * stream has no boundaries left to resynchronise on.
  *
  * Lines are delivered one at a time while the connection is not paused:
  * a session that starts slow work (conn_hold + pool_submit) pauses, so
@@ -50,13 +58,20 @@ struct conn_ops {
     void (*on_timeout)(struct conn *c);
     void (*on_shutdown)(struct conn *c);
     void (*on_close)(struct conn *c);
+    void (*on_message)(struct conn *c, const uint8_t *msg, size_t len);
+};
+
+enum conn_framing {
+    CONN_FRAME_LINES,               /* CRLF or LF ended lines: on_line */
+    CONN_FRAME_LEN16,               /* 2-octet length, then the message: on_message */
 };
 
 struct service {
     const char *name;               /* "pop3", for logs */
     const struct conn_ops *ops;
     const char *busy_reply;         /* sent when over the connection limits */
-    size_t max_line;                /* longest line accepted, without CRLF */
+    size_t max_line;                /* longest line (or message) accepted, without CRLF */
+    enum conn_framing framing;
     /* Read by every loop thread at accept, changed on SIGHUP: atomic. */
     _Atomic unsigned idle_ms;       /* idle timeout */
     _Atomic unsigned command_ms;    /* a started line or TLS handshake must

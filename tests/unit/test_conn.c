@@ -1,6 +1,7 @@
 /* Unit tests of the connection layer on a socketpair: line framing (split
  * reads, CRLF and bare LF, NUL bytes, over-long lines), pausing, write
- * backpressure, and the idle and command timeouts. */
+ * backpressure, the idle and command timeouts, and length-prefixed
+ * messages (DNS over TCP). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -62,9 +63,14 @@ static void t_close(struct conn *c)
     loop_stop(g_seen->lp);
 }
 
+static void t_message(struct conn *c, const uint8_t *msg, size_t len)
+{
+    t_line(c, (char *)msg, len);
+}
+
 static const struct conn_ops t_ops = {
     .on_open = t_open, .on_line = t_line, .on_too_long = t_too_long,
-    .on_timeout = t_timeout, .on_close = t_close,
+    .on_timeout = t_timeout, .on_close = t_close, .on_message = t_message,
 };
 
 struct rig {
@@ -268,6 +274,67 @@ TEST(conn_idle_timeout_and_complete_lines_reset_it)
     CHECK_INT(r.seen.timeouts, 0);
     run_for(&r, 3000);                                   /* now idle */
     CHECK_INT(r.seen.timeouts, 1);
+    CHECK_INT(r.seen.closed, 1);
+    rig_stop(&r);
+}
+
+/* ---- 2-octet length framing (RFC 1035 section 4.2.2) ----------------------- */
+
+TEST(conn_len16_frames_messages_across_reads_and_pipelined)
+{
+    struct rig r;
+    rig_start(&r, 100, 10000, 10000);
+    r.svc.framing = CONN_FRAME_LEN16;
+    r.seen.stop_after_lines = 4;
+    /* "abc", "\n\r" (line ends are data here), "x", then one split in its
+     * length prefix and its body. */
+    static const char all[] = "\0\3abc\0\2\n\r\0\1x\0\5hello";
+    send_all(r.peer, all, 14);                 /* three whole messages and one length octet */
+    run_for(&r, 50);
+    CHECK_INT(r.seen.nlines, 3);
+    send_all(r.peer, all + 14, 3);             /* the other length octet and "he" */
+    run_for(&r, 50);
+    CHECK_INT(r.seen.nlines, 3);
+    send_all(r.peer, all + 17, 3);
+    run_for(&r, 500);
+    REQUIRE(r.seen.nlines == 4);
+    CHECK_STR(r.seen.lines[0], "abc");
+    CHECK_INT(r.seen.lens[1], 2);
+    CHECK(memcmp(r.seen.lines[1], "\n\r", 2) == 0);
+    CHECK_STR(r.seen.lines[2], "x");
+    CHECK_STR(r.seen.lines[3], "hello");
+    CHECK_INT(r.seen.too_long, 0);
+    rig_stop(&r);
+}
+
+TEST(conn_len16_zero_or_oversized_length_closes)
+{
+    for (int round = 0; round < 2; round++) {
+        struct rig r;
+        rig_start(&r, 100, 10000, 10000);
+        r.svc.framing = CONN_FRAME_LEN16;
+        /* A good message, then a bad length: 0, or 101 (over max_line). */
+        const char *bad = round == 0 ? "\0\1a\0\0" : "\0\1a\0\145";
+        send_all(r.peer, bad, 5);
+        run_for(&r, 1000);
+        CHECK_INT(r.seen.nlines, 1);
+        CHECK_INT(r.seen.too_long, 1);
+        CHECK_INT(r.seen.closed, 1);
+        rig_stop(&r);
+    }
+}
+
+TEST(conn_len16_half_sent_message_times_out)
+{
+    struct rig r;
+    rig_start(&r, 100, 10000, 200);
+    r.svc.framing = CONN_FRAME_LEN16;
+    send_all(r.peer, "\0\12abc", 5);        /* says 10 octets, sends 3 */
+    run_for(&r, 2000);
+    CHECK_INT(r.seen.nlines, 0);
+    CHECK_INT(r.seen.timeouts, 1);
+    if (!r.seen.closed)
+        run_for(&r, 1000);
     CHECK_INT(r.seen.closed, 1);
     rig_stop(&r);
 }
