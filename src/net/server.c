@@ -16,6 +16,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "net/udp_int.h"
 #include "net/worker.h"
 
 struct listener {
@@ -265,6 +266,7 @@ static void begin_drain(void *arg)
         loop_io_del(w->loop, &w->listeners[i].io);
         loop_timer_cancel(w->loop, &w->listeners[i].retry);
     }
+    udp_detach(w);
     /* The last worker to let go stops the sockets listening, so that new
      * clients are refused at once instead of waiting in the backlog until
      * the process exits. (Before then a worker could still accept on them.) */
@@ -282,6 +284,51 @@ static void begin_drain(void *arg)
     d->w = w;
     d->deadline = clock_ms() + g_grace_ms;
     loop_timer_arm(w->loop, &d->t, 0, drain_tick);
+}
+
+/* ---- grace periods -------------------------------------------------------- */
+
+static bool g_running;                /* loops started; only the main thread writes it */
+
+struct quiesce {
+    _Atomic unsigned left;
+    void (*fn)(void *arg);
+    void *arg;
+};
+
+static void quiesce_tick(void *arg)
+{
+    struct quiesce *q = arg;
+    if (atomic_fetch_sub(&q->left, 1) == 1) {
+        q->fn(q->arg);
+        free(q);
+    }
+}
+
+void server_quiesce(void (*fn)(void *arg), void *arg)
+{
+    if (!g_running || g_nworkers == 0) {
+        fn(arg);
+        return;
+    }
+    struct quiesce *q = malloc(sizeof *q);
+    if (!q) {
+        log_err("out of memory waiting for a grace period; an old structure is kept");
+        return;
+    }
+    q->fn = fn;
+    q->arg = arg;
+    atomic_init(&q->left, g_nworkers);
+    for (unsigned i = 0; i < g_nworkers; i++) {
+        if (loop_post(g_workers[i].loop, quiesce_tick, q) < 0) {
+            /* That loop will never say it is done: keep the structure
+             * rather than free it under a reader. */
+            log_err("out of memory waiting for a grace period; an old structure is kept");
+            /* Fewer than all ticks can have run: left stays above 0 for good. */
+            atomic_fetch_add(&q->left, 1u << 30);
+            break;
+        }
+    }
 }
 
 static void *worker_main(void *arg)
@@ -346,9 +393,12 @@ int server_run(void (*on_reload)(void *arg), void *arg)
                 return -errno;
         }
         w->nlisteners = g_nsocks;
+        if (udp_attach(w) < 0)
+            return -ENOMEM;
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
             return -EAGAIN;
     }
+    g_running = true;
 
     sigset_t set;
     sigemptyset(&set);
@@ -374,6 +424,7 @@ int server_run(void (*on_reload)(void *arg), void *arg)
         loop_post(g_workers[i].loop, begin_drain, &g_workers[i]);
     for (unsigned i = 0; i < g_nworkers; i++)
         pthread_join(g_workers[i].thread, NULL);
+    g_running = false;
     return 0;
 }
 
@@ -384,9 +435,11 @@ void server_cleanup(void)
     free(g_socks);
     g_socks = NULL;
     g_nsocks = 0;
+    udp_cleanup();
     for (unsigned i = 0; i < g_nworkers; i++) {
         loop_free(g_workers[i].loop);
         free(g_workers[i].listeners);
+        udp_free_worker(&g_workers[i]);
     }
     free(g_workers);
     g_workers = NULL;

@@ -35,6 +35,16 @@ int  server_listen(const struct service *svc, const struct cfg_addrs *addrs, boo
 /* Run until SIGTERM/SIGINT; on_reload runs on the main thread for SIGHUP. */
 int  server_run(void (*on_reload)(void *arg), void *arg);
 
+/*
+ * Run fn(arg) once every loop has finished the batch of events it was
+ * handling when this was called: a grace period, as in RCU. A structure
+ * that loops read only inside one callback (never keeping a pointer to it
+ * across callbacks) and that was unpublished before this call can be freed
+ * by fn. Each loop runs a posted no-op; the last one to do so runs fn, on
+ * its thread. When the loops are not running, fn runs at once.
+ */
+void server_quiesce(void (*fn)(void *arg), void *arg);
+
 /* Free the loops and sockets after server_run returned. */
 void server_cleanup(void);
 

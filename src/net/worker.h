@@ -22,6 +22,7 @@ struct worker {
     bool draining;                  /* SIGTERM: close sessions as they go idle */
     struct listener *listeners;     /* this loop's watches on the shared sockets */
     unsigned nlisteners;
+    struct udp_worker *udp;         /* its UDP watches and batch buffers (udp.c) */
 };
 
 /* Take over an accepted socket. busy: over a limit, so only the service's
