@@ -1,9 +1,11 @@
 /* outpost check - validate the configuration before using it. */
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "dns/catalog.h"
 #include "net/tls.h"
 
 static const char usage[] =
@@ -11,7 +13,28 @@ static const char usage[] =
     "\n"
     "Reads the configuration as 'outpost serve' would and reports every\n"
     "error as FILE:LINE: message. Also checks that the certificate and key\n"
-    "load and match. Exit status 0 when valid, 2 otherwise.\n";
+    "load and match, and loads every zone file ([zone NAME] sections) as the\n"
+    "server would. Exit status 0 when valid, 2 otherwise.\n";
+
+int cli_check_zones(const struct settings *s)
+{
+    struct dns_zone_source *src = calloc(s->zones.n ? s->zones.n : 1, sizeof *src);
+    if (!src) {
+        fprintf(stderr, "outpost: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < s->zones.n; i++) {
+        const struct settings_zone *z = settings_zone_at(s, i);
+        src[i] = (struct dns_zone_source){z->name, z->file_path};
+    }
+    struct buf errors = BUF_INIT;
+    int failed = dns_catalog_check(src, s->zones.n, &errors);
+    if (buf_len(&errors))
+        fputs(buf_cstr(&errors), stderr);
+    buf_free(&errors);
+    free(src);
+    return failed;
+}
 
 int cmd_check(int argc, char **argv)
 {
@@ -39,6 +62,7 @@ int cmd_check(int argc, char **argv)
         fprintf(stderr, "%s: [tls] %s\n", s.config_path ? s.config_path : "config", err);
         bad++;
     }
+    bad += cli_check_zones(&s);
     if (!bad)
         printf("%s: OK\n", s.config_path ? s.config_path : "built-in defaults");
     settings_free(&s);

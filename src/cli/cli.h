@@ -29,6 +29,8 @@
 
 #define DEFAULT_DATA_DIR "./var"
 #define CONFIG_NAME      "outpost.conf"
+/* In the data directory while 'outpost serve' runs: its process id. */
+#define PID_FILE_NAME    "outpost.pid"
 
 struct cli_opts {
     const char *config;       /* -c FILE */
@@ -67,5 +69,10 @@ int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_deliver(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_dns(int argc, char **argv);
+
+/* Load every configured zone to check it; errors (file:line) go to stderr.
+ * Returns the number of zones that failed. */
+int cli_check_zones(const struct settings *s);
 
 #endif

@@ -17,7 +17,8 @@ static const char usage[] =
     "  serve     run the services (with no config: the embedded default in ./var)\n"
     "  user      add, delete, list accounts and change passwords\n"
     "  deliver   deliver a message from standard input into a mailbox\n"
-    "  check     validate the configuration\n"
+    "  check     validate the configuration and the zone files\n"
+    "  dns       DNS service commands: reload the zones of the running server\n"
     "  version   print the version\n"
     "\n"
     "Every command takes -c FILE (a config file) or --data DIR (a data\n"
@@ -33,6 +34,7 @@ static const struct command commands[] = {
     {"user", cmd_user},
     {"deliver", cmd_deliver},
     {"check", cmd_check},
+    {"dns", cmd_dns},
 };
 
 int main(int argc, char **argv)

@@ -15,6 +15,8 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "cli/cli.h"
+#include "dns/catalog.h"
+#include "dns/server.h"
 #include "mail/maildir.h"
 #include "mail/mstore.h"
 #include "net/pool.h"
@@ -30,7 +32,30 @@ static const char usage[] =
     "to ./var); on the first start there it sets up the embedded default: a\n"
     "commented config file, a self-signed certificate, and the demo domain\n"
     "example.test with accounts alice and bob, whose passwords are printed\n"
-    "once. SIGHUP reloads the configuration and certificate; SIGTERM stops.\n";
+    "once, and its DNS zone. SIGHUP (or 'outpost dns reload') reloads the\n"
+    "configuration, the certificate and changed zone files; SIGTERM stops.\n";
+
+/* The demo zone of the embedded default (RFC 1035 section 5 master file). */
+static const char demo_zone[] =
+    "; The demo zone of outpost's embedded default. Edit it, then run\n"
+    "; 'outpost dns reload' (or send SIGHUP): the new serial is served at once.\n"
+    "$ORIGIN example.test.\n"
+    "$TTL 3600\n"
+    "@       IN SOA  ns.example.test. hostmaster.example.test. (\n"
+    "                1          ; serial: raise it on every change\n"
+    "                7200       ; refresh\n"
+    "                3600       ; retry\n"
+    "                1209600    ; expire\n"
+    "                300 )      ; negative answers are cached this long\n"
+    "@       IN NS   ns.example.test.\n"
+    "@       IN MX   10 mail.example.test.\n"
+    "@       IN TXT  \"v=spf1 mx -all\"\n"
+    "ns      IN A    127.0.0.1\n"
+    "ns      IN AAAA ::1\n"
+    "mail    IN A    127.0.0.1\n"
+    "mail    IN AAAA ::1\n"
+    "www     IN A    127.0.0.1\n"
+    "www     IN AAAA ::1\n";
 
 static void host_name(const struct settings *s, char *out, size_t len)
 {
@@ -126,8 +151,21 @@ static int first_start(const char *datadir)
     }
     accounts_close(acc);
 
-    struct buf conf = BUF_INIT;
     char path[4200];
+    if (path_join(path, sizeof path, s.data_dir, SETTINGS_DEMO_ZONE_FILE) == 0 &&
+        access(path, F_OK) != 0) {
+        char dir[4200];
+        path_dirname(path, dir, sizeof dir);
+        if ((r = mkdir_p(dir, 0700)) < 0 ||
+            (r = write_file_atomic(path, demo_zone, sizeof demo_zone - 1, 0644)) < 0) {
+            fprintf(stderr, "outpost: cannot write %s: %s\n", path, op_strerror(r));
+            settings_free(&s);
+            return 1;
+        }
+        printf("  wrote the DNS zone %s of %s\n", path, SETTINGS_DEMO_ZONE);
+    }
+
+    struct buf conf = BUF_INIT;
     path_join(path, sizeof path, s.data_dir, CONFIG_NAME);
     if (settings_write_file(&conf, NULL) < 0 ||
         (r = write_file_atomic(path, buf_ptr(&conf), buf_len(&conf), 0600)) < 0) {
@@ -164,6 +202,37 @@ static void configure_services(const struct settings *s)
     };
     if (pop3_configure(&pc) < 0)
         log_err("pop3: out of memory applying the configuration");
+    struct dns_server_config dc = {
+        .udp_payload = s->dns_udp_payload,
+        .tcp_idle_ms = s->dns_tcp_idle_timeout,
+        .rrl_rate = s->dns_rrl_rate,
+        .rrl_slip = s->dns_rrl_slip,
+        .log_queries = s->dns_log_queries,
+    };
+    dns_server_configure(&dc);
+}
+
+/* (Re)load the configured zones: only those whose files changed are read. */
+static void load_zones(const struct settings *s)
+{
+    struct dns_zone_source *src = calloc(s->zones.n ? s->zones.n : 1, sizeof *src);
+    if (!src) {
+        log_err("dns: out of memory loading zones");
+        return;
+    }
+    for (size_t i = 0; i < s->zones.n; i++) {
+        const struct settings_zone *z = settings_zone_at(s, i);
+        src[i] = (struct dns_zone_source){z->name, z->file_path};
+    }
+    dns_catalog_load(src, s->zones.n);
+    free(src);
+}
+
+/* The pid file lets 'outpost dns reload' find the server. */
+static void pid_path(const struct settings *s, char *out, size_t len)
+{
+    if (path_join(out, len, s->data_dir, PID_FILE_NAME) < 0)
+        out[0] = '\0';
 }
 
 static bool same_addrs(const struct cfg_addrs *a, const struct cfg_addrs *b)
@@ -207,7 +276,8 @@ static void on_reload(void *arg)
     if (strcmp(ns.data_dir, rt->s.data_dir) != 0)
         log_warn("reload: a new data directory takes effect only after a restart");
     if (!same_addrs(&ns.pop3_listen, &rt->s.pop3_listen) ||
-        !same_addrs(&ns.pop3_listen_tls, &rt->s.pop3_listen_tls))
+        !same_addrs(&ns.pop3_listen_tls, &rt->s.pop3_listen_tls) ||
+        !same_addrs(&ns.dns_listen, &rt->s.dns_listen))
         log_warn("reload: new listening addresses take effect only after a restart");
     if (ns.workers != rt->s.workers || strcmp(ns.user ? ns.user : "", rt->s.user ? rt->s.user : "") != 0)
         log_warn("reload: [server] workers and user take effect only after a restart");
@@ -216,7 +286,16 @@ static void on_reload(void *arg)
     /* The data directory stays as started. */
     free(ns.data_dir);
     ns.data_dir = xstrdup(rt->s.data_dir);
+    for (size_t i = 0; i < ns.zones.n; i++) {   /* zone files follow the kept data directory */
+        struct settings_zone *z = cfg_item(&ns.zones, sizeof *z, i);
+        char p[4200];
+        if (z->file[0] != '/' && path_join(p, sizeof p, ns.data_dir, z->file) == 0) {
+            free(z->file_path);
+            z->file_path = xstrdup(p);
+        }
+    }
     configure_services(&ns);
+    load_zones(&ns);
     settings_free(&rt->s);
     rt->s = ns;
     log_info("reload: done");
@@ -280,7 +359,8 @@ int cmd_serve(int argc, char **argv)
         return 1;
     }
     configure_services(s);
-    if (pop3_listen(&s->pop3_listen, &s->pop3_listen_tls, err, sizeof err) < 0) {
+    if (pop3_listen(&s->pop3_listen, &s->pop3_listen_tls, err, sizeof err) < 0 ||
+        dns_server_listen(&s->dns_listen, err, sizeof err) < 0) {
         fprintf(stderr, "outpost: %s\n", err);
         server_cleanup();
         pop3_cleanup();
@@ -307,11 +387,33 @@ int cmd_serve(int argc, char **argv)
     accounts_close(acc);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     pool_start(ncpu > 2 ? (unsigned)ncpu : 2);
+    load_zones(s);
+    char pidfile[4200];
+    pid_path(s, pidfile, sizeof pidfile);
+    char pidtext[32];
+    int pidlen = snprintf(pidtext, sizeof pidtext, "%ld\n", (long)getpid());
+    if (pidfile[0] && (r = write_file_atomic(pidfile, pidtext, (size_t)pidlen, 0644)) < 0)
+        log_warn("cannot write %s: %s ('outpost dns reload' will not find the server)", pidfile,
+                 op_strerror(r));
 
     printf("outpost: serving %s (config %s)\n", s->data_dir,
            s->config_path ? s->config_path : "built-in defaults");
     print_service("pop3", &s->pop3_listen, "try: curl pop3://%s/ --user alice@example.test");
     print_service("pop3s", &s->pop3_listen_tls, "try: curl -k pop3s://%s/1 --user alice@example.test");
+    for (int i = 0; i < s->dns_listen.n; i++) {
+        char addr[80], ip[80];
+        server_format_addr(&s->dns_listen.addr[i], addr, sizeof addr);
+        /* dig wants the address and the port apart: "@::1 -p 53". */
+        str_copy(ip, sizeof ip, addr);
+        char *colon = strrchr(ip, ':');
+        if (colon)
+            *colon = '\0';
+        const char *host = ip[0] == '[' ? ip + 1 : ip;
+        if (host != ip && host[strlen(host) - 1] == ']')
+            ((char *)host)[strlen(host) - 1] = '\0';
+        printf("  %-6s %-22s try: dig @%s -p %s %s SOA\n", "dns", addr, host, colon ? colon + 1 : "53",
+               s->zones.n ? settings_zone_at(s, 0)->name : SETTINGS_DEMO_ZONE);
+    }
     printf("outpost: SIGHUP reloads, SIGTERM (Ctrl-C) stops\n");
     fflush(stdout);
     log_info("started; pid %ld", (long)getpid());
@@ -320,6 +422,10 @@ int cmd_serve(int argc, char **argv)
 
     pool_stop();
     server_cleanup();
+    dns_server_cleanup();
+    dns_catalog_cleanup();
+    if (pidfile[0])
+        unlink(pidfile);
     pop3_cleanup();
     tls_shutdown();
     log_info("stopped");
