@@ -323,9 +323,11 @@ static void process_frames(struct conn *c)
         }
         size_t len = (size_t)p[0] << 8 | p[1];
         if (len == 0 || len > c->svc->max_line) {
+            log_info("%s %s closing: %s", c->tag, c->peer_str,
+                     len == 0 ? "message of length 0" : "message too long");
             c->svc->ops->on_too_long(c);
-            if (!(c->flags & F_DEAD))
-                close_now(c, len == 0 ? "message of length 0" : "message too long");
+            buf_clear(&c->in);
+            conn_close(c);               /* answers already queued still leave */
             return;
         }
         if (avail < 2 + len) {
