@@ -71,6 +71,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_dns_port():
+    """A port on 127.0.0.1 free for both TCP and UDP right now."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            try:
+                u.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no free port for DNS")
+
+
 def port_open(port, host="127.0.0.1"):
     try:
         with socket.create_connection((host, port), timeout=1):
@@ -122,6 +135,9 @@ class Outpost:
         self.pop3s_port = free_port()
         while self.pop3s_port == self.pop3_port:
             self.pop3s_port = free_port()
+        self.dns_port = free_dns_port()
+        while self.dns_port in (self.pop3_port, self.pop3s_port):
+            self.dns_port = free_dns_port()
         self.passwords = {}
         self.proc = None
         self.returncode = None
@@ -135,7 +151,8 @@ class Outpost:
             self.add_user(address)
 
     def __repr__(self):
-        return "<Outpost pop3=%d pop3s=%d data=%s>" % (self.pop3_port, self.pop3s_port, self.data)
+        return "<Outpost pop3=%d pop3s=%d dns=%d data=%s>" % (
+            self.pop3_port, self.pop3s_port, self.dns_port, self.data)
 
     # ---- configuration and command-line tools -------------------------------------------
 
@@ -146,6 +163,7 @@ class Outpost:
             "tls": {"cert": "cert.pem", "key": "key.pem"},
             "pop3": {"listen": "127.0.0.1:%d" % self.pop3_port,
                      "listen_tls": "127.0.0.1:%d" % self.pop3s_port},
+            "dns": {"listen": "127.0.0.1:%d" % self.dns_port},
         }
         for (section, key), value in self.extra.items():
             sections.setdefault(section, {})
@@ -162,6 +180,17 @@ class Outpost:
             lines.append("[%s]" % section)
             lines.extend("%s = %s" % kv for kv in keys.items())
         path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def add_zone(self, name, text, file=None):
+        """Write a zone file into the data directory and a [zone NAME] section
+        for it (call before start, or reload after)."""
+        file = file or "zones/%s.zone" % name
+        path = self.data / file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        self.extra[("zone " + name, "file")] = file
+        self.write_config()
         return path
 
     def cli(self, *args, input=None, timeout=CLI_TIMEOUT, check=False):
