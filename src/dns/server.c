@@ -126,8 +126,11 @@ static size_t on_datagram(const uint8_t *q, size_t qlen, const struct sockaddr_s
 {
     struct dns_auth_result res;
     memset(&res, 0, sizeof res);
+    const struct dns_zoneset *zs = current_zones();
+    if (!zs)
+        return 0;                        /* only before the first load, or out of memory */
     struct dns_auth_opts o = {.tcp = false, .udp_max = (uint16_t)atomic_load(&g_udp_payload)};
-    size_t n = dns_auth_respond(current_zones(), q, qlen, &o, out, cap, &res);
+    size_t n = dns_auth_respond(zs, q, qlen, &o, out, cap, &res);
     if (res.kind == DNS_AUTH_XFR)        /* zone transfers are TCP only */
         n = notimp(q, qlen, out, cap);
     const char *note = "";
@@ -166,6 +169,9 @@ static void on_message(struct conn *c, const uint8_t *q, size_t qlen)
 {
     /* Answer straight into the connection's output, after room for the
      * length prefix; a TCP answer may take up to 65535 octets. */
+    const struct dns_zoneset *zs = current_zones();
+    if (!zs)
+        return;
     struct buf *out = conn_out(c);
     uint8_t *w = (uint8_t *)buf_reserve(out, 2 + DNS_MSG_MAX);
     if (!w) {
@@ -175,7 +181,7 @@ static void on_message(struct conn *c, const uint8_t *q, size_t qlen)
     struct dns_auth_result res;
     memset(&res, 0, sizeof res);
     struct dns_auth_opts o = {.tcp = true, .udp_max = (uint16_t)atomic_load(&g_udp_payload)};
-    size_t n = dns_auth_respond(current_zones(), q, qlen, &o, w + 2, DNS_MSG_MAX, &res);
+    size_t n = dns_auth_respond(zs, q, qlen, &o, w + 2, DNS_MSG_MAX, &res);
     if (res.kind == DNS_AUTH_XFR)
         n = notimp(q, qlen, w + 2, DNS_MSG_MAX);
     if (atomic_load_explicit(&g_log_queries, memory_order_relaxed))
