@@ -657,6 +657,8 @@ static int build_arena(struct dns_zone *z, struct zone_build *b, const uint32_t 
         n->name = (uint32_t)noff;
         n->namelen = old->namelen;
         memcpy(z->names + noff, b->names + old->name, old->namelen);
+        for (size_t p = noff; z->names[p]; p += 1 + (size_t)z->names[p])
+            n->labels++;
         noff += old->namelen;
         uint32_t s = n->hash & z->mask;
         while (z->table[s].node1)

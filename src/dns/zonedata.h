@@ -52,6 +52,7 @@ struct dns_znode {
     uint32_t dname;          /* the highest strict ancestor owning a DNAME, or DNS_ZNONE */
     uint16_t nrrsets;
     uint8_t namelen;
+    uint8_t labels;          /* labels besides the root */
     uint8_t flags;
 };
 
