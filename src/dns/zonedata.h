@@ -80,6 +80,7 @@ struct dns_zone {
     uint32_t serial;
 
     void *arena;
+    size_t arena_mapped;     /* its length if mapped (huge pages), 0 if from malloc */
     struct dns_znode *nodes;
     uint32_t nnodes;
     struct dns_zrrset *rrsets;

@@ -269,3 +269,47 @@ TEST(dns_zoneset_deepest)
     CHECK(dns_zoneset_find(zs, &n) != NULL);
     dns_zoneset_unref(zs);
 }
+
+/* A zone whose arena is mapped in huge pages (over 4 MiB): every name is
+ * found, the ancestors exist, and the walk sees every record. */
+static int count_cb(void *arg, const struct dns_name *owner, uint16_t type, uint16_t rclass,
+                    uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+{
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+TEST(dns_zone_large)
+{
+    struct buf errors = BUF_INIT;
+    struct dns_zone *z = base_zone("example.test.");
+    REQUIRE(z);
+    tz_add(z, 1, "example.test.", 60, DNS_TYPE_SOA, SOA, &errors);
+    tz_add(z, 2, "example.test.", 60, DNS_TYPE_NS, "ns.elsewhere.", &errors);
+    enum { NAMES = 40000 };
+    for (int i = 0; i < NAMES; i++) {
+        char owner[64], txt[64];
+        snprintf(owner, sizeof owner, "h%d.g%d.example.test.", i, i % 97);
+        snprintf(txt, sizeof txt, "record number %d of the large zone", i);
+        REQUIRE(tz_add(z, 3, owner, 60, DNS_TYPE_TXT, txt, &errors) == 0);
+    }
+    REQUIRE(dns_zone_finish(z, &errors) == 0);
+    CHECK(z->arena_mapped > 0);
+    CHECK_INT(z->nnodes, 1 + 97 + NAMES);
+    size_t n = 0;
+    CHECK_INT(dns_zone_walk(z, count_cb, &n), 0);
+    CHECK_INT(n, 2 + NAMES);
+    for (int i = 0; i < NAMES; i += 997) {
+        char owner[64];
+        snprintf(owner, sizeof owner, "H%d.G%d.example.test.", i, i % 97);
+        struct dns_name nm = tz_name(owner);
+        struct dns_lname ln;
+        dns_lname_init(&ln, &nm);
+        uint32_t k = dns_zone_lookup(z, &ln, 0);
+        CHECK(k != DNS_ZNONE && dns_zone_rrset(z, k, DNS_TYPE_TXT) != NULL);
+        k = dns_zone_lookup(z, &ln, 1);
+        CHECK(k != DNS_ZNONE && (z->nodes[k].flags & DNS_ZN_ENT));
+    }
+    dns_zone_unref(z);
+    buf_free(&errors);
+}
