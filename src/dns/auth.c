@@ -21,7 +21,8 @@
  *     When an answer or authority RRset does not fit, TC is set and the
  *     message keeps the RRsets that fitted before it, nothing after (and
  *     no additional data, only the OPT RR). Additional RRsets that do not
- *     fit are left out without TC.
+ *     fit are left out without TC, except the glue of name servers inside
+ *     the zone a referral delegates to (RFC 9471 section 3.1: TC).
  *   - Owner names are written with the case of the name that led to them:
  *     the query's for the question name and its ancestors, the RDATA's for
  *     CNAME and DNAME targets and additional data, so the writer's
@@ -53,6 +54,7 @@
 struct pending {
     const struct dns_zone *z;
     const struct dns_zrrset *rs;
+    uint32_t cut;                    /* the delegation point of a referral, or DNS_ZNONE */
 };
 
 struct ctx {
@@ -112,9 +114,11 @@ static int put_rrset(struct ctx *c, enum dns_section s, const struct dns_name *o
 }
 
 /* An answer or authority RRset: if it does not fit, the response is
- * truncated (RFC 2181 section 9) and nothing else goes in. */
-static void put_needed(struct ctx *c, enum dns_section s, const struct dns_name *owner,
-                       const struct dns_zone *z, const struct dns_zrrset *rs, uint32_t ttl)
+ * truncated (RFC 2181 section 9) and nothing else goes in. cut: for the NS
+ * set of a referral, its delegation point (its glue is required). */
+static void put_needed_at(struct ctx *c, enum dns_section s, const struct dns_name *owner,
+                          const struct dns_zone *z, const struct dns_zrrset *rs, uint32_t ttl,
+                          uint32_t cut)
 {
     if (c->stop)
         return;
@@ -129,12 +133,21 @@ static void put_needed(struct ctx *c, enum dns_section s, const struct dns_name 
     if (rs->targets != DNS_ZNONE && c->npend < MAX_PENDING) {
         c->pend[c->npend].z = z;
         c->pend[c->npend].rs = rs;
+        c->pend[c->npend].cut = cut;
         c->npend++;
     }
 }
 
+static void put_needed(struct ctx *c, enum dns_section s, const struct dns_name *owner,
+                       const struct dns_zone *z, const struct dns_zrrset *rs, uint32_t ttl)
+{
+    put_needed_at(c, s, owner, z, rs, ttl, DNS_ZNONE);
+}
+
 /* The A and AAAA RRsets of the pending RRsets' targets, each once, as far
- * as they fit; no TC for what does not (RFC 2181 section 9). */
+ * as they fit; no TC for what does not (RFC 2181 section 9), except the
+ * glue of name servers inside a delegated zone: a referral is useless
+ * without it, so it sets TC (RFC 9471 section 3.1). */
 static void put_additional(struct ctx *c)
 {
     struct { const struct dns_zone *z; uint32_t node; } added[MAX_ADDED];
@@ -160,12 +173,14 @@ static void put_additional(struct ctx *c)
             struct dns_name owner;
             if (dns_name_from_wire(&owner, rd + off, (size_t)(len - off)) < 0)
                 continue;
+            bool required = c->pend[p].cut != DNS_ZNONE && z->nodes[t].cut == c->pend[p].cut;
             const struct dns_zrrset *a = dns_zone_rrset(z, t, DNS_TYPE_A);
             const struct dns_zrrset *aaaa = dns_zone_rrset(z, t, DNS_TYPE_AAAA);
-            if (a)
-                put_rrset(c, DNS_SECTION_ADDITIONAL, &owner, z, a, a->ttl);
-            if (aaaa)
-                put_rrset(c, DNS_SECTION_ADDITIONAL, &owner, z, aaaa, aaaa->ttl);
+            if ((a && put_rrset(c, DNS_SECTION_ADDITIONAL, &owner, z, a, a->ttl) < 0) ||
+                (aaaa && put_rrset(c, DNS_SECTION_ADDITIONAL, &owner, z, aaaa, aaaa->ttl) < 0)) {
+                if (required)
+                    c->h.tc = true;
+            }
         }
     }
 }
@@ -281,7 +296,7 @@ static enum step lookup(struct ctx *c, const struct dns_zone *z, const struct dn
         struct dns_name owner;
         suffix(cur, ln, cut_i, &owner);
         const struct dns_zrrset *ns = dns_zone_rrset(z, cut, DNS_TYPE_NS);
-        put_needed(c, DNS_SECTION_AUTHORITY, &owner, z, ns, ns->ttl);
+        put_needed_at(c, DNS_SECTION_AUTHORITY, &owner, z, ns, ns->ttl, cut);
         out->referral = true;
         out->kind = DNS_AUTH_REFERRAL;
         out->rcode = DNS_RCODE_NOERROR;

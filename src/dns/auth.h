@@ -33,7 +33,8 @@
  * octets, 512 without EDNS; over TCP 65535. RRsets go whole or not at all
  * (RFC 2181 section 9): an answer or authority RRset that does not fit
  * sets TC and ends the message (the OPT RR is always kept); additional
- * RRsets that do not fit are left out without TC. The reply has an OPT RR
+ * RRsets that do not fit are left out without TC, except a referral's
+ * glue for name servers inside the delegated zone (RFC 9471: TC). The reply has an OPT RR
  * (our udp_max, the DO bit copied) whenever the query had a valid one.
  * DNSSEC records are served as ordinary data: nothing is added for DO.
  */

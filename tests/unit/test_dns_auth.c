@@ -134,6 +134,16 @@ static struct dns_zoneset *zs(void)
         snprintf(ip, sizeof ip, "2001:db8::%d", 100 + i);
         tz_add(z, 200, h, 60, DNS_TYPE_AAAA, ip, &errors);
     }
+    /* a delegation to 8 name servers inside it, with A and AAAA glue */
+    for (int i = 0; i < 8; i++) {
+        char h[96], ip[64];
+        snprintf(h, sizeof h, "nameserver-number-%02d.many.example.test.", i);
+        tz_add(z, 300, "many.example.test.", 60, DNS_TYPE_NS, h, &errors);
+        snprintf(ip, sizeof ip, "192.0.2.%d", 200 + i);
+        tz_add(z, 300, h, 60, DNS_TYPE_A, ip, &errors);
+        snprintf(ip, sizeof ip, "2001:db8::%d", 200 + i);
+        tz_add(z, 300, h, 60, DNS_TYPE_AAAA, ip, &errors);
+    }
     if (dns_zone_finish(z, &errors) != 0) {
         fprintf(stderr, "%s", buf_cstr(&errors));
         abort();
@@ -682,6 +692,17 @@ TEST(dns_auth_truncation)
     o.udp = 1232;
     ask_with("mxmany.example.test.", DNS_TYPE_MX, &o);
     CHECK_INT(g_out[10] << 8 | g_out[11], 25);
+
+    /* a referral whose in-domain glue does not fit: TC (RFC 9471) */
+    ask("www.many.example.test.", DNS_TYPE_A);
+    CHECK(g_res.truncated);
+    CHECK_INT(g_res.kind, DNS_AUTH_REFERRAL);
+    CHECK_INT(g_out[8] << 8 | g_out[9], 8);      /* the NS set is there */
+    CHECK(g_len <= 512);
+    o.udp = 1232;
+    ask_with("www.many.example.test.", DNS_TYPE_A, &o);
+    CHECK(!g_res.truncated);
+    CHECK_INT(g_out[10] << 8 | g_out[11], 17);
 }
 
 TEST(dns_auth_case)
