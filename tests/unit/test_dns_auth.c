@@ -78,6 +78,7 @@ static const struct rec example_test[] = {
     {"ns.sub.example.test.", 3600, DNS_TYPE_A, "192.0.2.54"},
     {"a.b.example.test.", 300, DNS_TYPE_TXT, "deep"},
     {"*.w.example.test.", 300, DNS_TYPE_CNAME, "www.example.test."},
+    {"tobig.example.test.", 300, DNS_TYPE_CNAME, "big.example.test."},
 };
 
 static const struct rec other_test[] = {
@@ -344,6 +345,13 @@ TEST(dns_auth_cname_chains)
               "QD x.w.example.test. A\n"
               "AN x.w.example.test. 300 CNAME www.example.test.\n"
               "AN www.example.test. 600 A 192.0.2.80");
+    /* ... whose target has no data of the type: NODATA at the end */
+    CHECK_STR(ask("x.w.example.test.", DNS_TYPE_TXT),
+              "qr aa NOERROR\n"
+              "QD x.w.example.test. TXT\n"
+              "AN x.w.example.test. 300 CNAME www.example.test.\n"
+              "NS example.test. 300 SOA ns1.example.test. hostmaster.example.test. 2024010101");
+    CHECK_INT(g_res.kind, DNS_AUTH_ANSWER);
 }
 
 /* A chain of 20 CNAMEs stops after 12 steps. */
@@ -405,6 +413,11 @@ TEST(dns_auth_referrals)
               "qr aa NOERROR\n"
               "QD sub.example.test. DS\n"
               "AN sub.example.test. 3600 DS \\# 12");
+    /* DS at the apex of a zone whose parent is not ours: the zone's NODATA */
+    CHECK_STR(ask("other.test.", DNS_TYPE_DS),
+              "qr aa NOERROR\n"
+              "QD other.test. DS\n"
+              "NS other.test. 30 SOA ns1.example.test. h.other.test. 7");
     /* and everything else there comes from the child */
     CHECK_STR(ask("sub.example.test.", DNS_TYPE_NS),
               "qr aa NOERROR\n"
@@ -598,6 +611,7 @@ TEST(dns_auth_drop_and_errors)
     o.qclass = 0;
     CHECK_STR(ask_with("www.example.com.", DNS_TYPE_A, &o), "qr rd REFUSED\nQD www.example.com. A");
     CHECK(g_res.zone == NULL);
+    CHECK_STR(ask_with(".", DNS_TYPE_NS, &o), "qr rd REFUSED\nQD . NS");
     CHECK_STR(ask("maila.example.test.", DNS_TYPE_MAILA), "qr NOTIMP\nQD maila.example.test. MAILA");
 }
 
@@ -616,6 +630,28 @@ TEST(dns_auth_transfers)
               "QD example.test. IXFR\n"
               "AN example.test. 3600 SOA ns1.example.test. hostmaster.example.test. 2024010101");
     CHECK_STR(ask("www.example.test.", DNS_TYPE_IXFR), "qr NOTAUTH\nQD www.example.test. IXFR");
+    /* an IXFR query carries the client's SOA in the authority section
+     * (RFC 1995 section 3): not a FORMERR */
+    struct q u = {0};
+    build("example.test.", DNS_TYPE_IXFR, &u);
+    uint8_t q[600];
+    memcpy(q, g_query, g_qlen);
+    uint8_t rd[300];
+    int n = tz_rdata(DNS_TYPE_SOA, "ns1.example.test. h.example.test. 2024010100 1 1 1 1", rd);
+    memcpy(q + g_qlen, "\xc0\x0c\0\6\0\1\0\0\0\0", 10);
+    q[g_qlen + 10] = 0;
+    q[g_qlen + 11] = (uint8_t)n;
+    memcpy(q + g_qlen + 12, rd, (size_t)n);
+    q[9] = 1;
+    CHECK_STR(respond(zs(), q, g_qlen + 12 + (size_t)n, false),
+              "qr aa NOERROR\n"
+              "QD example.test. IXFR\n"
+              "AN example.test. 3600 SOA ns1.example.test. hostmaster.example.test. 2024010101");
+    /* any other query with an authority record is refused as malformed */
+    build("example.test.", DNS_TYPE_SOA, &u);
+    memcpy(q + 12, g_query + 12, g_qlen - 12);
+    CHECK_STR(respond(zs(), q, g_qlen + 12 + (size_t)n, false),
+              "qr FORMERR\nQD example.test. SOA");
 }
 
 TEST(dns_auth_edns)
@@ -692,6 +728,12 @@ TEST(dns_auth_truncation)
     o.udp = 1232;
     ask_with("mxmany.example.test.", DNS_TYPE_MX, &o);
     CHECK_INT(g_out[10] << 8 | g_out[11], 25);
+
+    /* the CNAME fits, its target's RRset does not: what fitted, and TC */
+    CHECK_STR(ask("tobig.example.test.", DNS_TYPE_TXT),
+              "qr aa tc NOERROR\n"
+              "QD tobig.example.test. TXT\n"
+              "AN tobig.example.test. 300 CNAME big.example.test.");
 
     /* a referral whose in-domain glue does not fit: TC (RFC 9471) */
     ask("www.many.example.test.", DNS_TYPE_A);
