@@ -7,17 +7,36 @@
  *
  * The order of the checks follows the rule "drop what cannot be answered,
  * answer the rest": a message shorter than a header, or with QR set, is
- * dropped; then opcode (NOTIMP for anything but QUERY; NOTIFY is the
- * transport's), question count (FORMERR unless exactly one), parse
- * (FORMERR), EDNS (BADVERS for versions over 0; payload size honoured:
- * UDP answers are cut to min(client's payload, udp_max), at least 512,
- * with TC set when an answer or authority record was left out), class,
- * then the lookup: REFUSED outside every zone, an exact match (AA),
- * CNAME chains inside the server's zones, NXDOMAIN/NODATA with the SOA in
- * authority (TTL min(SOA TTL, SOA MINIMUM), RFC 2308 section 3),
- * referrals (AA clear, NS in authority, glue in additional), wildcards
- * (RFC 4592), additional A/AAAA for MX, NS and SRV targets, ANY answered
- * minimally (RFC 8482). The question is echoed with its case.
+ * dropped; then opcode (NOTIMP for anything but QUERY; NOTIFY too, until
+ * the transport takes it over), question count (FORMERR unless exactly
+ * one, without a question in the reply), parse (FORMERR, header only),
+ * EDNS (FORMERR for more than one OPT RR, one not at the root or not in
+ * the additional section, or with malformed options: no OPT in the reply),
+ * trailing octets and answer or authority records (FORMERR; an IXFR query
+ * may carry its SOA in the authority section), EDNS version (BADVERS for
+ * versions over 0), class (IN only: REFUSED for CH, HS, ANY...), query type
+ * (AXFR over UDP and the other meta types: NOTIMP), then the lookup:
+ * REFUSED outside every zone (RD copied, RA clear), an exact match (AA),
+ * CNAME chains inside the server's zones (RCODE of the last name, RFC
+ * 6604; at most 12 steps, a repeated name ends the chain), DNAME (RFC
+ * 6672, with the synthesized CNAME; YXDOMAIN when the result is too long),
+ * NXDOMAIN/NODATA with the SOA in authority (TTL min(SOA TTL, SOA
+ * MINIMUM), RFC 2308 section 3), referrals (AA clear, NS in authority,
+ * glue in additional; DS at a delegation point is the parent's, RFC 4035
+ * section 3.1.4.1, also when the child zone is in the set), wildcards
+ * (RFC 4592), additional A/AAAA for MX, NS and SRV targets in the same
+ * zone, ANY answered with one RRset (RFC 8482), IXFR over UDP with the
+ * SOA alone (RFC 1995 section 2), AXFR and IXFR over TCP handed to the
+ * transport. The question is echoed with its case.
+ *
+ * Sizes: over UDP the response fits max(512, min(client's payload, udp_max))
+ * octets, 512 without EDNS; over TCP 65535. RRsets go whole or not at all
+ * (RFC 2181 section 9): an answer or authority RRset that does not fit
+ * sets TC and ends the message (the OPT RR is always kept); additional
+ * RRsets that do not fit are left out without TC, except a referral's
+ * glue for name servers inside the delegated zone (RFC 9471: TC). The reply has an OPT RR
+ * (our udp_max, the DO bit copied) whenever the query had a valid one.
+ * DNSSEC records are served as ordinary data: nothing is added for DO.
  */
 #ifndef OP_DNS_AUTH_H
 #define OP_DNS_AUTH_H

@@ -52,6 +52,7 @@ struct dns_znode {
     uint32_t dname;          /* the highest strict ancestor owning a DNAME, or DNS_ZNONE */
     uint16_t nrrsets;
     uint8_t namelen;
+    uint8_t labels;          /* labels besides the root */
     uint8_t flags;
 };
 
@@ -79,6 +80,7 @@ struct dns_zone {
     uint32_t serial;
 
     void *arena;
+    size_t arena_mapped;     /* its length if mapped (huge pages), 0 if from malloc */
     struct dns_znode *nodes;
     uint32_t nnodes;
     struct dns_zrrset *rrsets;
