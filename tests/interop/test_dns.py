@@ -257,6 +257,27 @@ def test_half_open_tcp_query_and_idle_connection_time_out(outpost_factory):
     assert tcp(srv, "www.example.test", "A").rcode() == dns.rcode.NOERROR
 
 
+def ipv6_loopback_usable():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ipv6_loopback_usable(), reason="no IPv6 loopback on this machine")
+def test_ipv6_udp_and_tcp(outpost_factory):
+    srv = outpost_factory(start=False)
+    srv.extra[("dns", "listen")] = "127.0.0.1:%d, [::1]:%d" % (srv.dns_port, srv.dns_port)
+    srv.add_zone("example.test", zone_text())
+    srv.start()
+    wait_answer(srv)
+    for ask in (dns.query.udp, dns.query.tcp):
+        r = ask(query("www.example.test", "AAAA"), "::1", port=srv.dns_port, timeout=5)
+        assert rrset_texts(r) == ["::1"] and r.flags & dns.flags.AA
+
+
 # ---- malformed input --------------------------------------------------------------------
 
 def raw_udp(srv, payload, timeout=1.0):
