@@ -7,7 +7,9 @@ loopback port; `big.example.test` holds more TXT data than fits in a UDP
 response, so UDP answers it truncated and TCP in full.
 """
 
+import os
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -278,6 +280,62 @@ def test_ipv6_udp_and_tcp(outpost_factory):
         assert rrset_texts(r) == ["::1"] and r.flags & dns.flags.AA
 
 
+WILDCARD_CLIENT = r"""
+import sys, time
+import dns.message, dns.query, dns.rcode
+port = int(sys.argv[1])
+deadline = time.monotonic() + 30
+while True:
+    try:
+        dns.query.udp(dns.message.make_query("example.test", "SOA"), "127.0.0.1", port=port,
+                      timeout=0.5)
+        break
+    except Exception:
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.1)
+# dnspython refuses a reply from another address than the one it asked
+# (dns.query.UnexpectedSource): each must come from the address asked.
+for addr in ("127.0.0.2", "127.0.0.3", "::1"):
+    r = dns.query.udp(dns.message.make_query("www.example.test", "A"), addr, port=port, timeout=5)
+    assert r.rcode() == dns.rcode.NOERROR and r.answer, r
+    r = dns.query.tcp(dns.message.make_query("www.example.test", "A"), addr, port=port, timeout=5)
+    assert r.rcode() == dns.rcode.NOERROR and r.answer, r
+print("wildcard answers OK")
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"),
+                    reason="needs root, unshare and ip for a private network namespace")
+def test_wildcard_address_answers_from_the_address_asked(outpost_factory):
+    # A wildcard bind is made inside a network namespace of its own, whose
+    # only interface is a loopback: nothing outside can reach it.
+    srv = outpost_factory(start=False)
+    srv.extra[("dns", "listen")] = "0.0.0.0:%d, [::]:%d" % (srv.dns_port, srv.dns_port)
+    srv.add_zone("example.test", zone_text())
+    script = (
+        "ip link set lo up || exit 3\n"
+        "%s serve -c %s >%s 2>%s </dev/null &\n"
+        "pid=$!\n"
+        "/usr/bin/python3 -c \"$CLIENT\" %d\n"
+        "rc=$?\n"
+        "kill -TERM $pid\n"
+        "wait $pid\n"
+        "echo \"server exit $?\"\n"
+        "exit $rc\n") % (OUTPOST_BIN, srv.conf, srv.stdout_path, srv.stderr_path, srv.dns_port)
+    env = dict(srv.server_env(), CLIENT=WILDCARD_CLIENT)
+    proc = subprocess.Popen(["unshare", "-n", "sh", "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        out = proc.communicate(timeout=90)[0].decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise AssertionError("the namespace test did not finish in 90 s")
+    assert proc.returncode == 0, out + srv.stderr_tail()
+    assert "wildcard answers OK" in out and "server exit 0" in out, out
+
+
 # ---- malformed input --------------------------------------------------------------------
 
 def raw_udp(srv, payload, timeout=1.0):
@@ -387,6 +445,10 @@ def test_reload_adds_and_removes_zones(dnssrv):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert rrset_texts(udp(dnssrv, "ns.other.test", "A")) == ["127.0.0.9"]
+    # The unchanged example.test was not read again: loaded once, at start.
+    log = dnssrv.stderr_text()
+    assert len(re.findall(r"dns: zone example\.test (re)?loaded", log)) == 1, log
+    assert re.search(r"dns: zone other\.test loaded from \S+: serial 7, 3 records", log), log
     del dnssrv.extra[("zone other.test", "file")]
     dnssrv.write_config()
     dnssrv.signal(signal.SIGHUP)
@@ -394,6 +456,7 @@ def test_reload_adds_and_removes_zones(dnssrv):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert soa_serial(udp(dnssrv, "example.test", "SOA")) == 1
+    assert "dns: zone other.test removed" in dnssrv.stderr_text()
 
 
 # ---- response-rate limiting -------------------------------------------------------------
