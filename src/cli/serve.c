@@ -1,6 +1,8 @@
 /* outpost serve - run every configured service; first start of the embedded default. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,17 +403,19 @@ int cmd_serve(int argc, char **argv)
     print_service("pop3", &s->pop3_listen, "try: curl pop3://%s/ --user alice@example.test");
     print_service("pop3s", &s->pop3_listen_tls, "try: curl -k pop3s://%s/1 --user alice@example.test");
     for (int i = 0; i < s->dns_listen.n; i++) {
-        char addr[80], ip[80];
-        server_format_addr(&s->dns_listen.addr[i], addr, sizeof addr);
-        /* dig wants the address and the port apart: "@::1 -p 53". */
-        str_copy(ip, sizeof ip, addr);
-        char *colon = strrchr(ip, ':');
-        if (colon)
-            *colon = '\0';
-        const char *host = ip[0] == '[' ? ip + 1 : ip;
-        if (host != ip && host[strlen(host) - 1] == ']')
-            ((char *)host)[strlen(host) - 1] = '\0';
-        printf("  %-6s %-22s try: dig @%s -p %s %s SOA\n", "dns", addr, host, colon ? colon + 1 : "53",
+        /* dig takes the address and the port apart: "@::1 -p 53". */
+        const struct sockaddr_storage *ss = &s->dns_listen.addr[i];
+        char addr[80], ip[INET6_ADDRSTRLEN] = "?";
+        server_format_addr(ss, addr, sizeof addr);
+        unsigned port;
+        if (ss->ss_family == AF_INET) {
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, sizeof ip);
+            port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+        } else {
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, ip, sizeof ip);
+            port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+        }
+        printf("  %-6s %-22s try: dig @%s -p %u %s SOA\n", "dns", addr, ip, port,
                s->zones.n ? settings_zone_at(s, 0)->name : SETTINGS_DEMO_ZONE);
     }
     printf("outpost: SIGHUP reloads, SIGTERM (Ctrl-C) stops\n");
