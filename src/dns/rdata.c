@@ -269,16 +269,10 @@ static int need(struct rd_in *in, struct rd_out *o, const char *field)
     return 0;
 }
 
-/* "the 'x'" part of messages, the token cut short and made printable. */
+/* A token made printable for messages. */
 static const char *shown(const struct dns_token *t, char buf[48])
 {
-    size_t n = t->len < 40 ? t->len : 40;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)t->text[i];
-        buf[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    strcpy(buf + n, t->len > 40 ? "..." : "");
-    return buf;
+    return rd_shown(t->text, t->len, buf);
 }
 
 static int name_from_token(struct rd_in *in, struct rd_out *o, const struct dns_token *t,

@@ -28,6 +28,10 @@ struct rd_out {
 /* Format a sentence into o->err; returns OP_E_SYNTAX. */
 int rd_fail(struct rd_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* s[0..len) for a message: cut at 40 characters ("..." after), octets
+ * outside 0x20-0x7e as '?'. Returns buf. */
+const char *rd_shown(const char *s, size_t len, char buf[48]);
+
 /* Append n octets; -ENOSPC when they do not fit. */
 int rd_put(struct rd_out *o, const void *p, size_t n);
 int rd_put8(struct rd_out *o, unsigned v);
