@@ -85,4 +85,9 @@ int rd_svcb_from_text(struct rd_out *o, const struct dns_token *tok, size_t ntok
  * preceded by a space. Returns 0, -1 if malformed, or -ENOMEM. */
 int rd_svcb_walk(const uint8_t *p, size_t len, struct buf *b);
 
+/* LOC (RFC 1876): all the tokens of the record into its 16 octets; and
+ * the same check-and-print walk as rd_svcb_walk (without a leading space). */
+int rd_loc_from_text(struct rd_out *o, const struct dns_token *tok, size_t ntok);
+int rd_loc_walk(const uint8_t *p, size_t len, struct buf *b);
+
 #endif
