@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/err.h"
 #include "dns/consts.h"
@@ -24,6 +25,8 @@
 enum ftype {
     F_END = 0,
     F_U8,      /* decimal 0-255 */
+    F_ALG,     /* a DNSSEC algorithm: 8 bits, or a mnemonic on input */
+    F_DIGEST,  /* a DS digest type: 8 bits, or a mnemonic on input */
     F_U16,     /* decimal 0-65535 */
     F_U32,     /* decimal 0-4294967295 */
     F_TTL,     /* 32 bits, with units allowed (SOA timers, as BIND reads them) */
@@ -42,6 +45,7 @@ enum ftype {
     F_TAG,     /* CAA tag: an octet of length, then letters and digits */
     F_REST,    /* one character-string that runs to the end, no length octet */
     F_SVCB,    /* SvcParams to the end */
+    F_LOC,     /* the whole of a LOC record */
 };
 
 struct field {
@@ -77,6 +81,8 @@ static const struct rtype *rtype_of(uint16_t type)
     static const struct rtype rp = {"RP", FIELDS({F_NAME, "mailbox"}, {F_NAME, "TXT name"})};
     static const struct rtype afsdb = {"AFSDB", FIELDS({F_U16, "subtype"}, {F_NAME, "hostname"})};
     static const struct rtype rt = {"RT", FIELDS({F_U16, "preference"}, {F_NAME, "host"})};
+    /* RFC 1876 */
+    static const struct rtype loc = {"LOC", FIELDS({F_LOC, "location"})};
     /* RFC 3596 */
     static const struct rtype aaaa = {"AAAA", FIELDS({F_AAAA, "address"})};
     /* RFC 2782 */
@@ -91,25 +97,25 @@ static const struct rtype *rtype_of(uint16_t type)
     /* RFC 6672 */
     static const struct rtype dname = {"DNAME", FIELDS({F_NAME, "target"})};
     /* RFC 4034 section 5.3, RFC 7344 */
-    static const struct rtype ds = {"DS", FIELDS({F_U16, "key tag"}, {F_U8, "algorithm"},
-                                                 {F_U8, "digest type"}, {F_HEX, "digest"})};
-    static const struct rtype cds = {"CDS", FIELDS({F_U16, "key tag"}, {F_U8, "algorithm"},
-                                                   {F_U8, "digest type"}, {F_HEX, "digest"})};
+    static const struct rtype ds = {"DS", FIELDS({F_U16, "key tag"}, {F_ALG, "algorithm"},
+                                                 {F_DIGEST, "digest type"}, {F_HEX, "digest"})};
+    static const struct rtype cds = {"CDS", FIELDS({F_U16, "key tag"}, {F_ALG, "algorithm"},
+                                                   {F_DIGEST, "digest type"}, {F_HEX, "digest"})};
     /* RFC 4255 */
     static const struct rtype sshfp = {"SSHFP", FIELDS({F_U8, "algorithm"}, {F_U8, "fingerprint type"},
                                                        {F_HEX, "fingerprint"})};
     /* RFC 4034 section 3.2 */
     static const struct rtype rrsig = {
-        "RRSIG", FIELDS({F_TYPE, "type covered"}, {F_U8, "algorithm"}, {F_U8, "labels"},
-                        {F_U32, "original TTL"}, {F_TIME, "expiration"}, {F_TIME, "inception"},
+        "RRSIG", FIELDS({F_TYPE, "type covered"}, {F_ALG, "algorithm"}, {F_U8, "labels"},
+                        {F_TTL, "original TTL"}, {F_TIME, "expiration"}, {F_TIME, "inception"},
                         {F_U16, "key tag"}, {F_NAME, "signer"}, {F_B64, "signature"})};
     /* RFC 4034 section 4.2 */
     static const struct rtype nsec = {"NSEC", FIELDS({F_NAME, "next name"}, {F_BITMAP, "type"})};
     /* RFC 4034 section 2.2 */
     static const struct rtype dnskey = {"DNSKEY", FIELDS({F_U16, "flags"}, {F_U8, "protocol"},
-                                                         {F_U8, "algorithm"}, {F_B64, "key"})};
+                                                         {F_ALG, "algorithm"}, {F_B64, "key"})};
     static const struct rtype cdnskey = {"CDNSKEY", FIELDS({F_U16, "flags"}, {F_U8, "protocol"},
-                                                           {F_U8, "algorithm"}, {F_B64, "key"})};
+                                                           {F_ALG, "algorithm"}, {F_B64, "key"})};
     /* RFC 4701 */
     static const struct rtype dhcid = {"DHCID", FIELDS({F_B64, "data"})};
     /* RFC 5155 sections 3.3 and 4.3 */
@@ -160,6 +166,7 @@ static const struct rtype *rtype_of(uint16_t type)
     case DNS_TYPE_AFSDB: return &afsdb;
     case DNS_TYPE_RT: return &rt;
     case DNS_TYPE_AAAA: return &aaaa;
+    case DNS_TYPE_LOC: return &loc;
     case DNS_TYPE_SRV: return &srv;
     case DNS_TYPE_NAPTR: return &naptr;
     case DNS_TYPE_KX: return &kx;
@@ -266,16 +273,10 @@ static int need(struct rd_in *in, struct rd_out *o, const char *field)
     return 0;
 }
 
-/* "the 'x'" part of messages, the token cut short and made printable. */
+/* A token made printable for messages. */
 static const char *shown(const struct dns_token *t, char buf[48])
 {
-    size_t n = t->len < 40 ? t->len : 40;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)t->text[i];
-        buf[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    strcpy(buf + n, t->len > 40 ? "..." : "");
-    return buf;
+    return rd_shown(t->text, t->len, buf);
 }
 
 static int name_from_token(struct rd_in *in, struct rd_out *o, const struct dns_token *t,
@@ -332,6 +333,35 @@ static int bitmap_from_text(struct rd_in *in, struct rd_out *o, const char *fiel
     return 0;
 }
 
+/* Mnemonics read (never printed: dig prints the numbers) for DNSSEC
+ * algorithms (IANA registry, RFC 4034 appendix A.1 and later) and DS
+ * digest types (RFC 4034 appendix A.2, RFC 4509, RFC 6605). */
+struct mnem {
+    const char *name;
+    uint8_t value;
+};
+
+static const struct mnem algorithms[] = {
+    {"RSAMD5", 1}, {"DH", 2}, {"DSA", 3}, {"RSASHA1", 5}, {"DSA-NSEC3-SHA1", 6},
+    {"RSASHA1-NSEC3-SHA1", 7}, {"RSASHA256", 8}, {"RSASHA512", 10}, {"ECC-GOST", 12},
+    {"ECDSAP256SHA256", 13}, {"ECDSAP384SHA384", 14}, {"ED25519", 15}, {"ED448", 16},
+    {"INDIRECT", 252}, {"PRIVATEDNS", 253}, {"PRIVATEOID", 254}, {NULL, 0},
+};
+
+static const struct mnem digests[] = {
+    {"SHA-1", 1}, {"SHA-256", 2}, {"GOST", 3}, {"SHA-384", 4}, {NULL, 0},
+};
+
+static bool mnemonic(const struct mnem *m, const struct dns_token *t, uint32_t *v)
+{
+    for (; m->name; m++)
+        if (strlen(m->name) == t->len && strncasecmp(m->name, t->text, t->len) == 0) {
+            *v = m->value;
+            return true;
+        }
+    return false;
+}
+
 static int field_from_text(struct rd_in *in, struct rd_out *o, const struct field *f)
 {
     int r;
@@ -340,8 +370,16 @@ static int field_from_text(struct rd_in *in, struct rd_out *o, const struct fiel
     uint32_t v;
 
     switch (f->t) {
+    case F_ALG: case F_DIGEST:
+        if ((r = need(in, o, f->name)) < 0)
+            return r;
+        if (mnemonic(f->t == F_ALG ? algorithms : digests, t, &v)) {
+            in->i++;
+            return rd_put8(o, v);
+        }
+        /* FALLTHROUGH */
     case F_U8: case F_U16: case F_U32: {
-        uint32_t max = f->t == F_U8 ? 255 : f->t == F_U16 ? 65535 : UINT32_MAX;
+        uint32_t max = f->t == F_U16 ? 65535 : f->t == F_U32 ? UINT32_MAX : 255;
         if ((r = need(in, o, f->name)) < 0)
             return r;
         if (!rd_uint(t->text, t->len, max, &v)) {
@@ -354,7 +392,7 @@ static int field_from_text(struct rd_in *in, struct rd_out *o, const struct fiel
             return rd_fail(o, "%s: %s '%s' is not a number", in->type, f->name, shown(t, sh));
         }
         in->i++;
-        return f->t == F_U8 ? rd_put8(o, v) : f->t == F_U16 ? rd_put16(o, v) : rd_put32(o, v);
+        return f->t == F_U16 ? rd_put16(o, v) : f->t == F_U32 ? rd_put32(o, v) : rd_put8(o, v);
     }
     case F_TTL:
         if ((r = need(in, o, f->name)) < 0)
@@ -517,6 +555,10 @@ static int field_from_text(struct rd_in *in, struct rd_out *o, const struct fiel
     }
     case F_BITMAP:
         return bitmap_from_text(in, o, f->name);
+    case F_LOC:
+        r = rd_loc_from_text(o, in->tok + in->i, in->ntok - in->i);
+        in->i = in->ntok;
+        return r;
     case F_SVCB:
         r = rd_svcb_from_text(o, in->tok + in->i, in->ntok - in->i);
         if (r == OP_E_SYNTAX)
@@ -608,10 +650,10 @@ static bool walk(const struct rtype *rt, const uint8_t *rd, size_t len, struct b
     for (const struct field *f = rt->f; f->t != F_END; f++) {
         size_t left = len - pos;
         const uint8_t *p = rd + pos;
-        if (f->t != F_BITMAP && f->t != F_SVCB && f->t != F_REST)
+        if (f->t != F_BITMAP && f->t != F_SVCB && f->t != F_REST && f->t != F_LOC)
             OUT(sp(b, &first));
         switch (f->t) {
-        case F_U8:
+        case F_U8: case F_ALG: case F_DIGEST:
             if (left < 1)
                 return false;
             OUT(buf_printf(b, "%u", p[0]));
@@ -741,6 +783,14 @@ static bool walk(const struct rtype *rt, const uint8_t *rd, size_t len, struct b
             }
             break;
         }
+        case F_LOC:
+            r = rd_loc_walk(p, left, b);
+            if (r == -ENOMEM)
+                goto oom;
+            if (r < 0)
+                return false;
+            pos = len;
+            break;
         case F_SVCB:
             r = rd_svcb_walk(p, left, b);
             if (r == -ENOMEM)

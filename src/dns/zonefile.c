@@ -244,7 +244,7 @@ static int directive(struct zf *z, struct zfile *f, unsigned line, const struct 
             return OP_E_SYNTAX;
         char *path;
         int len;
-        if (t[1].len > 0 && t[1].text[0] == '/')
+        if ((t[1].len > 0 && t[1].text[0] == '/') || strcmp(f->dir, ".") == 0)
             len = asprintf(&path, "%.*s", (int)t[1].len, t[1].text);
         else
             len = asprintf(&path, "%s/%.*s", f->dir, (int)t[1].len, t[1].text);
