@@ -412,13 +412,13 @@ static void answer(struct ctx *c, const struct dns_zone *z, const struct dns_nam
     struct outcome out = {DNS_AUTH_NODATA, DNS_RCODE_NOERROR, false};
     c->h.aa = true;
     for (int step = 0;; step++) {
-        seen_hash[nseen] = ln->hash[0];
-        seen[nseen++] = ln->lower;
         struct dns_name *next = &names[step & 1];
         if (lookup(c, z, cur, ln, apex_i, step == 0, next, &out) == STEP_DONE)
             break;
         if (step + 1 >= MAX_CHAIN)
             break;                             /* too long: the answer so far */
+        seen_hash[nseen] = ln->hash[0];
+        seen[nseen++] = ln->lower;
         struct dns_lname *nln = &lns[step & 1];
         dns_lname_init(nln, next);
         bool loop = false;
@@ -496,13 +496,13 @@ size_t dns_auth_respond(const struct dns_zoneset *zs, const uint8_t *q, size_t q
 
     struct dns_name qname;
     uint16_t qtype = 0, qclass = 0;
-    bool have_q = pr == 0 && qh.count[DNS_SECTION_QUESTION] == 1 &&
-                  dns_rr_owner(&m, &m.rr[0], &qname) == 0;
-    if (have_q) {
+    bool have_q = false;
+    if (pr == 0 && m.first[DNS_SECTION_ANSWER] > 0 && dns_rr_owner(&m, &m.rr[0], &qname) == 0) {
         qtype = m.rr[0].type;
         qclass = m.rr[0].rclass;
-        res->qname = qname;
+        res->qname = qname;                   /* the first question, for the log */
         res->qtype = qtype;
+        have_q = qh.count[DNS_SECTION_QUESTION] == 1;
     }
     c.qtype = qtype;
 

@@ -174,7 +174,7 @@ static int64_t intern(struct zone_build *b, const uint8_t *wire, size_t len, uin
         if (slot->hash == hash && n->namelen == len && memcmp(b->names + n->name, wire, len) == 0)
             return slot->node1 - 1;
     }
-    if (b->nnodes >= DNS_ZNONE - 1)
+    if (b->nnodes >= DNS_ZNONE - 1 || b->nnames + len > UINT32_MAX)
         return OP_E_LIMIT;
     if (grow(&b->nodes, &b->capnodes, b->nnodes + 1, sizeof *b->nodes) < 0 ||
         grow(&b->names, &b->capnames, b->nnames + len, 1) < 0)

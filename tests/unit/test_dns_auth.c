@@ -10,6 +10,7 @@
 #include "test.h"
 
 #include <errno.h>
+#include <pthread.h>
 
 #include "base/err.h"
 #include "dns/auth.h"
@@ -772,4 +773,48 @@ TEST(dns_auth_case)
               "QD www.GLUED.example.test. A\n"
               "NS GLUED.example.test. 3600 NS ns.glued.example.test.\n"
               "AR ns.glued.example.test. 3600 A 192.0.2.55");
+}
+
+/* ---- threads ------------------------------------------------------------------------------ */
+
+/* Readers share a zone set without locks: each thread answers the same
+ * queries with its own buffers and must get the same octets. */
+struct reader {
+    const uint8_t *q;
+    size_t qlen;
+    const uint8_t *want;
+    size_t wantlen;
+    int bad;
+};
+
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    static _Thread_local uint8_t out[65536];
+    struct dns_auth_opts opts = {.udp_max = 1232};
+    struct dns_auth_result res;
+    for (int i = 0; i < 20000; i++) {
+        size_t n = dns_auth_respond(zs(), r->q, r->qlen, &opts, out, sizeof out, &res);
+        if (n != r->wantlen || memcmp(out, r->want, n) != 0)
+            r->bad++;
+    }
+    return NULL;
+}
+
+TEST(dns_auth_threads)
+{
+    struct q o = {.edns = true, .udp = 1232};
+    ask_with("alias2.example.test.", DNS_TYPE_A, &o);
+    static uint8_t want[65536];
+    memcpy(want, g_out, g_len);
+    struct reader r[2];
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        r[i] = (struct reader){g_query, g_qlen, want, g_len, 0};
+        REQUIRE(pthread_create(&t[i], NULL, reader_main, &r[i]) == 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_INT(r[i].bad, 0);
+    }
 }
