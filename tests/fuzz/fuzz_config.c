@@ -3,8 +3,9 @@
  *
  * The input is given to cfg_parse() with a callback that reads every byte
  * of the strings it is handed and checks their documented bounds, and to
- * cfg_load() with the program's real schema (src/cli/settings.c); every
- * error line must name the file, and everything is freed with cfg_free().
+ * cfg_load_groups() with the program's real schema and its [zone NAME]
+ * group (src/cli/settings.c); every error line must name the file, and
+ * everything is freed with cfg_free() and cfg_free_groups().
  * Any violation aborts.
  */
 #include <stdint.h>
@@ -23,7 +24,13 @@ static int touch(void *arg, const char *section, const char *key, const char *va
 {
     size_t *sum = arg;
     size_t ls = strlen(section), lk = strlen(key), lv = strlen(value);
-    if (ls == 0 || ls > CFG_MAX_NAME || lk == 0 || lk > CFG_MAX_NAME || lv > CFG_MAX_LINE)
+    if (ls == 0 || ls > CFG_MAX_SECTION || lk == 0 || lk > CFG_MAX_NAME || lv > CFG_MAX_LINE)
+        abort();
+    /* "kind" or "kind NAME": one space at most, each part within its bound. */
+    const char *sp = strchr(section, ' ');
+    size_t kind = sp ? (size_t)(sp - section) : ls;
+    if (kind == 0 || kind > CFG_MAX_NAME || (sp && (!sp[1] || strlen(sp + 1) > CFG_MAX_ITEM ||
+                                                    strchr(sp + 1, ' '))))
         abort();
     if (line < 1)
         abort();
