@@ -4,6 +4,7 @@
 #   make test    install what the tests need, build with ASan+UBSan, run every test
 #   make         build build/outpost (optimised)
 #   make bench-pop3   run outpost and Dovecot side by side (not part of make test)
+#   make bench-dns    run outpost, NSD and Knot side by side (not part of make test)
 
 CC      ?= cc
 PKGS    := openssl sqlite3 libxcrypt libidn
@@ -25,7 +26,7 @@ REL_CFLAGS := -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 
-.PHONY: all run test asan unit fuzz setup setup-test bench-pop3 clean
+.PHONY: all run test asan unit fuzz setup setup-test bench-pop3 bench-dns clean
 all: $(REL)/outpost
 
 $(REL)/%.o: %.c
@@ -74,6 +75,11 @@ bench-pop3: setup
 	@scripts/setup.sh bench
 	@$(MAKE) --no-print-directory all
 	@bench/pop3/run.sh
+
+bench-dns: setup
+	@scripts/setup.sh bench
+	@$(MAKE) --no-print-directory all
+	@bench/dns/run.sh
 
 clean:
 	rm -rf build
