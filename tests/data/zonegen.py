@@ -17,8 +17,9 @@ CNAMEs to names outside the zone and one to a name of the zone that does not
 exist; a wildcard *.wild.NAME (A, AAAA, TXT) beside an explicit name below
 it, and a wildcard CNAME *.cdnw.NAME; delegations with in-zone name servers
 (glue A and AAAA) and one name server outside the zone; an empty
-non-terminal ent.NAME; and a few large RRsets (many A, long TXT) that do not
-fit in 512 octets, to make servers truncate.
+non-terminal ent.NAME; and a few large RRsets (many A, long TXT, a delegation
+with 13 in-zone name servers) that do not fit in 512 octets, to make servers
+truncate.
 
 The queries mix types roughly as an authoritative server sees them (A most,
 then AAAA, then MX, TXT, NS, SOA, ...), with about 10% NXDOMAIN names, some
@@ -150,7 +151,13 @@ def make_zone(origin, names=None, records=None, seed=1):
         z.add("mxhost%d" % i, "A", "198.51.100.%d" % (100 + i))
         z.add("mxhost%d" % i, "AAAA", "2001:db8:25::%x" % (100 + i))
         z.hosts.append("mxhost%d" % i)
-    z.big += ["many-a", "long-txt", "big-mx"]
+    # A delegation whose in-domain glue does not fit in 512 octets (RFC 9471).
+    for i in range(1, 14):
+        z.add("bigdeleg", "NS", "ns%d.bigdeleg.%s." % (i, o))
+        z.add("ns%d.bigdeleg" % i, "A", "203.0.113.%d" % i)
+        z.add("ns%d.bigdeleg" % i, "AAAA", "2001:db8:53::%x" % i)
+    z.delegations.append("bigdeleg")
+    z.big += ["many-a", "long-txt", "big-mx", "bigdeleg"]
     # ---- hosts
     target = records
     i = 0
@@ -304,7 +311,7 @@ def make_queries(z, count, seed=1, mixed_case=0.1):
             t = rng.choice(("A", "TXT", "NS"))
         elif k == "big":
             n = rng.choice(z.big)
-            t = {"many-a": "A", "long-txt": "TXT", "big-mx": "MX"}[n]
+            t = {"many-a": "A", "long-txt": "TXT", "big-mx": "MX", "bigdeleg": "A"}[n]
         elif k == "dangling":
             n = rng.choice(z.dangling)
             t = "A"

@@ -7,7 +7,7 @@ chains of them, CNAMEs out of the zone and to a missing name, a wildcard and
 a wildcard CNAME, delegations with glue, empty non-terminals, RRsets too
 large for 512 octets). Both servers load it; then a few thousand queries
 (names that exist, NXDOMAIN, NODATA, wildcard, delegation, CNAME, outside
-the zone, ANY, in mixed case; without EDNS and with payload sizes from 512
+the zone, ANY, in mixed case; without EDNS and with payload sizes from 256
 to 4096, so that some answers must be truncated; most over UDP, some over
 TCP) are sent to each with dnspython, the same message to both.
 
@@ -32,15 +32,22 @@ printed in a summary, never failed:
   its in-domain name servers when it fits (RFC 9471);
 - the apex NS RRset in the authority section of a positive answer (RFC 1034
   section 4.3.2 step 3a allows it, RFC 2181 section 6.1 does not require it);
-  likewise its addresses in the additional section.
+  likewise its addresses in the additional section;
+- TC on a UDP referral whose in-domain glue does not all fit, where NSD
+  leaves some glue out without TC: RFC 9471 (2023, after NSD 4.6) requires
+  TC there. The other way round is a failure: the server compared with NSD
+  must set TC whenever it leaves out in-domain glue of a UDP referral, even
+  where NSD does not (checked on its own, from the zone's data).
 
 What NSD 4.6 itself does among these choices: it puts the apex NS RRset in
 the authority section of every positive answer, with the name servers'
 addresses in the additional section, and answers ANY with one RRset. Knot
-3.2 (DIFF_PEER=knot) adds neither; over about 4,000 queries that is all the
-two differ in (besides which RRset each picks for ANY): RCODEs, flags,
-truncation, answers, referrals and negative answers (SOA TTLs included)
-agree.
+3.2 (DIFF_PEER=knot) adds neither; and for the referral of a delegation
+with 13 in-zone name servers (bigdeleg) NSD sends part of the glue without
+TC, Knot sets TC. Over about 4,000 queries that is all the two differ in
+(besides which RRset each picks for ANY): RCODEs, the other flags, the
+other truncations, answers, CNAME chains, wildcards, referrals and negative
+answers (SOA TTLs included) agree.
 
 outpost's own deliberate differences from NSD, once it answers, fall under
 these: it answers ANY minimally (RFC 8482), with one RRset.
@@ -96,7 +103,7 @@ START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 IO_TIMEOUT = 3.0
 TIME_BUDGET = 50.0              # seconds for all the queries; the test stops asking after that
-EDNS_SIZES = (None, None, None, 512, 512, 600, 1232, 1232, 1232, 4096)
+EDNS_SIZES = (None, None, None, 256, 512, 512, 600, 1232, 1232, 1232, 4096)
 TCP_SHARE = 0.1
 
 NSD_BIN = shutil.which("nsd") or "/usr/sbin/nsd"
@@ -295,8 +302,8 @@ def make_cases(z, count, seed):
     pairs = zonegen.make_queries(z, count, seed=seed, mixed_case=0.15)
     fq = z.fqdn
     for n in z.big:                                         # truncation at every size
-        t = {"many-a": "A", "long-txt": "TXT", "big-mx": "MX"}[n]
-        pairs += [(fq(n), t)] * 6
+        t = {"many-a": "A", "long-txt": "TXT", "big-mx": "MX", "bigdeleg": "A"}[n]
+        pairs += [(fq(n), t)] * 6 + [(fq("www." + n), t)] * 6
     for n in ("@", rng.choice(z.hosts), rng.choice(z.aliases), "x.wild", "many-a"):
         pairs.append((fq(n), "ANY"))
     for d in z.delegations:
@@ -398,8 +405,39 @@ def targets(rrsets):
     return out
 
 
-def compare(q, a, b):
-    """[(allowed, category, text)] for responses a (NSD) and b (the other) to q."""
+def cut_of(m):
+    """The delegation point if m is a referral (no answer, NS below the apex, AA clear)."""
+    if m.answer or m.flags & dns.flags.AA or m.rcode() != dns.rcode.NOERROR:
+        return None
+    for r in m.authority:
+        if r.rdtype == dns.rdatatype.NS and r.name.to_text().lower() != ZONE + ".":
+            return r.name.to_text().lower()
+    return None
+
+
+def missing_glue(m, glue):
+    """In-domain name servers of referral m whose address RRsets are not all in m's
+    additional section (RFC 9471 asks for all of them, or TC)."""
+    cut = cut_of(m)
+    if cut is None:
+        return []
+    have = collections.Counter(r.name.to_text().lower() for r in m.additional
+                               if r.rdtype in ADDR_TYPES)
+    out = []
+    for r in m.authority:
+        if r.rdtype != dns.rdatatype.NS:
+            continue
+        for rd in r:
+            t = rd.target.to_text().lower()
+            if (t == cut or t.endswith("." + cut)) and have[t] < glue.get(t, 0):
+                out.append(t)
+    return out
+
+
+def compare(q, a, b, glue=None):
+    """[(allowed, category, text)] for responses a (NSD) and b (the other) to q.
+    glue: the number of address RRsets (A, AAAA) of each name in the zone."""
+    glue = glue or {}
     out = []
     if isinstance(a, str) or isinstance(b, str):
         if not (isinstance(a, str) and isinstance(b, str)):
@@ -416,8 +454,20 @@ def compare(q, a, b):
         out.append((False, "opcode", "%d vs %d" % (a.opcode(), b.opcode())))
     fa = {n for n, f in FLAGS if a.flags & f}
     fb = {n for n, f in FLAGS if b.flags & f}
+    tcp = getattr(q, "tcp", False)      # set by the test for a query sent over TCP
+    rfc9471 = False
+    if not tcp and not b.flags & dns.flags.TC and missing_glue(b, glue):
+        out.append((False, "referral glue", "other leaves out the glue of %s without TC "
+                    "(RFC 9471)" % ", ".join(sorted(set(missing_glue(b, glue))))))
+    if fa ^ fb == {"TC"} and not tcp:
+        # A referral whose in-domain glue does not fit: RFC 9471 asks for TC.
+        no_tc = b if "TC" in fa else a
+        rfc9471 = bool(missing_glue(no_tc, glue))
     if fa != fb:
-        out.append((False, "flags", "%s vs %s" % (flag_text(a), flag_text(b))))
+        out.append((rfc9471, "referral TC (RFC 9471)" if rfc9471 else "flags",
+                    "%s vs %s" % (flag_text(a), flag_text(b))))
+    if rfc9471:
+        return out
     if (a.edns, a.opt is not None) != (b.edns, b.opt is not None):
         out.append((False, "edns", "OPT version %s vs %s" % (a.edns, b.edns)))
     elif a.opt is not None and a.payload != b.payload:
@@ -491,6 +541,10 @@ def test_same_answers_as_nsd(zone, nsd, other):
     z, _ = zone
     other_name, other_port = other
     cases = make_cases(z, N_QUERIES, SEED)
+    glue = collections.Counter()
+    for owner, _, rtype, _ in {(o, 0, t, 0) for o, _, t, _ in z.records}:
+        if rtype in ("A", "AAAA"):
+            glue[z.fqdn(owner)] += 1
     ask_a, ask_b = Asker(nsd.port), Asker(other_port)
     found = []                      # (allowed, category, text, case)
     asked = 0
@@ -501,6 +555,7 @@ def test_same_answers_as_nsd(zone, nsd, other):
             if time.monotonic() > deadline:
                 break
             q = build_query(case[0], case[1], case[3], case[4])
+            q.tcp = case[2]
             a = ask_a.ask(q, case[2])
             b = ask_b.ask(q, case[2])
             asked += 1
@@ -514,7 +569,7 @@ def test_same_answers_as_nsd(zone, nsd, other):
                 seen["CNAME"] += any(r.rdtype == dns.rdatatype.CNAME for r in a.answer)
             seen["TCP"] += case[2]
             seen["mixed case"] += case[0] != case[0].lower()
-            for allowed, cat, text in compare(q, a, b):
+            for allowed, cat, text in compare(q, a, b, glue):
                 found.append((allowed, cat, text.replace("other", other_name), case))
     finally:
         ask_a.close()
