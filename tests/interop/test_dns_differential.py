@@ -219,6 +219,10 @@ class PeerDNS:
         with open(self.log, "wb") as err:
             self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=err)
+        pidfile = os.environ.get("OUTPOST_TEST_PIDFILE")
+        if pidfile:     # tests/run.sh stops what a killed pytest left (its config path says outpost)
+            with open(pidfile, "a") as f:
+                f.write("%d\n" % self.proc.pid)
         if not wait_soa(self.port, self.proc):
             text = self.log.read_text(errors="replace")[-2000:]
             for extra in self.dir.glob("*.log"):
