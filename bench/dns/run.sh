@@ -26,7 +26,9 @@
 # Environment: OUTPOST_BIN (default build/release/outpost), NAMES, QUERIES
 #   (lines in the query file, default 100000), DURATION, RUNS, CLIENTS
 #   (dnsperf -c, default 20), OUTSTANDING (dnsperf -q, default 100),
-#   LOAD_RECORDS, CPU_SERVER, CPU_CLIENT, KEEP=1 keeps the temp directory.
+#   LOAD_RECORDS, CPU_SERVER, CPU_CLIENT, START_TIMEOUT, LOAD_TIMEOUT (seconds
+#   to wait for the first answer), PYTHON (default /usr/bin/python3), KEEP=1
+#   keeps the temp directory.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 repo=$(pwd)
@@ -308,18 +310,21 @@ throughput() {
 # ---------------------------------------------------------------- loading a large zone
 # load NAME: start NAME on the large zone; time until it answers the SOA, peak RSS.
 load() {
-    local name=$1 d=$tmp/load-$1 port pid waited
+    local name=$1 d=$tmp/load-$1 port pid waited t0
     mkdir -p "$d"
     port=$(probe port)
+    t0=$(date +%s.%N)
     "start_$name" "$d" "$port" "$tmp/big/$ZONE.zone"
     pid=$spid
     server_pids+=("$pid")
-    if ! waited=$(probe wait "$port" "$ZONE" "$LOAD_TIMEOUT" "$pid"); then
+    if ! probe wait "$port" "$ZONE" "$LOAD_TIMEOUT" "$pid" >/dev/null; then
         say "$name: did not answer with the large zone within ${LOAD_TIMEOUT}s"
         tail -5 "$d"/stderr "$d"/*.log 2>/dev/null >&2
         stop_server "$pid"
         return 1
     fi
+    # From the start of the process (not of the probe) to the first answer.
+    waited=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f\n", b - a}')
     res[$name,load,s]=$waited
     res[$name,load,rss]=$(peak_rss_kib "$pid")
     say "$name: answered the SOA of the large zone after ${waited}s, peak RSS ${res[$name,load,rss]} KiB"
