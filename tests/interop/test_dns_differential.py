@@ -12,7 +12,8 @@ to 4096, so that some answers must be truncated; most over UDP, some over
 TCP) are sent to each with dnspython, the same message to both.
 
 Compared: the RCODE (with the extended bits), the flags QR, AA, TC, RD and
-RA, the opcode, whether there is an OPT record and its version, the question
+RA, the opcode, whether there is an OPT record, its version and its DO bit
+(one EDNS query in eight sets DO; the zone is not signed), the question
 (octet for octet, so the case of a 0x20-mixed name must come back as sent),
 and each section as a set of RRsets (owner without regard to case, type,
 class, TTL and the set of RDATA in canonical form): the order of records
@@ -335,7 +336,9 @@ def build_query(qname, qtype, edns, rd):
     if edns is None:
         q = dns.message.make_query(qname, qtype, use_edns=False)
     else:
-        q = dns.message.make_query(qname, qtype, use_edns=0, payload=edns)
+        # One query in eight with EDNS sets DO (RFC 3225: the response copies it).
+        do = sum(map(ord, qname + qtype)) % 8 == 0
+        q = dns.message.make_query(qname, qtype, use_edns=0, payload=edns, want_dnssec=do)
     if not rd:
         q.flags &= ~dns.flags.RD
     return q
@@ -476,6 +479,10 @@ def compare(q, a, b, glue=None):
         out.append((False, "edns", "OPT version %s vs %s" % (a.edns, b.edns)))
     elif a.opt is not None and a.payload != b.payload:
         out.append((True, "edns payload", "%d vs %d" % (a.payload, b.payload)))
+    if a.opt is not None and b.opt is not None and \
+            (a.ednsflags ^ b.ednsflags) & dns.flags.DO:
+        out.append((False, "edns DO", "DO %d vs %d" % (bool(a.ednsflags & dns.flags.DO),
+                                                        bool(b.ednsflags & dns.flags.DO))))
     if a.flags & b.flags & dns.flags.TC:
         sa = [section(a.answer), section(a.authority), section(a.additional)]
         sb = [section(b.answer), section(b.authority), section(b.additional)]
@@ -572,6 +579,7 @@ def test_same_answers_as_nsd(zone, nsd, other):
                                        and a.rcode() == dns.rcode.NOERROR)
                 seen["CNAME"] += any(r.rdtype == dns.rdatatype.CNAME for r in a.answer)
             seen["TCP"] += case[2]
+            seen["DO"] += bool(q.ednsflags & dns.flags.DO)
             seen["mixed case"] += case[0] != case[0].lower()
             for allowed, cat, text in compare(q, a, b, glue):
                 found.append((allowed, cat, text.replace("other", other_name), case))
@@ -581,7 +589,7 @@ def test_same_answers_as_nsd(zone, nsd, other):
 
     lines = ["%d of %d queries asked (NSD against %s on the same zone of %d records)" % (
         asked, len(cases), other_name, len(z.records)),
-        "NSD's answers: " + ", ".join("%s %d" % kv for kv in sorted(seen.items()))]
+        "queries and NSD's answers: " + ", ".join("%s %d" % kv for kv in sorted(seen.items()))]
     summary = collections.Counter((allowed, cat) for allowed, cat, _, _ in found)
     for (allowed, cat), n in sorted(summary.items()):
         ex = [f for f in found if (f[0], f[1]) == (allowed, cat)][:3]
