@@ -291,8 +291,9 @@ def other(zone, outpost_factory):
     }, accounts=(), start=False, name="outpost-dns")
     r = srv.cli("check")
     if r.returncode != 0:
-        pytest.skip("outpost does not serve DNS yet: its config check refuses [dns]: %s" %
-                    r.stderr.decode(errors="replace").strip().splitlines()[0][:200])
+        said = (r.stderr + r.stdout).decode(errors="replace").strip().splitlines()
+        pytest.skip("outpost does not serve DNS yet: its config check refuses the DNS "
+                    "sections: %s" % (said[0][:200] if said else "exit %d" % r.returncode))
     srv.start()
     if not wait_soa(port, srv.proc):
         pytest.skip("outpost does not answer %s SOA on 127.0.0.1:%d" % (ZONE, port))
