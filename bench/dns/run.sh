@@ -28,7 +28,8 @@
 #   (dnsperf -c, default 20), OUTSTANDING (dnsperf -q, default 100),
 #   LOAD_RECORDS, CPU_SERVER, CPU_CLIENT, START_TIMEOUT, LOAD_TIMEOUT (seconds
 #   to wait for the first answer), PYTHON (default /usr/bin/python3), KEEP=1
-#   keeps the temp directory.
+#   keeps the temp directory, RESULTS=FILE writes every figure to FILE as
+#   "server.measure value" lines (e.g. "nsd.udp.qps 82540").
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 repo=$(pwd)
@@ -389,5 +390,9 @@ if [ -n "$big_records" ]; then
             -v om="${res[outpost,load,rss]}" -v pm="${res[$peer,load,rss]}" \
             'BEGIN {printf "  load: outpost takes %.2fx the time and %.2fx the memory of %s\n", ot / pt, om / pm, p}'
     done
+fi
+# Every figure as "server.what value" lines, for scripts that compare runs.
+if [ -n "${RESULTS:-}" ]; then
+    for k in "${!res[@]}"; do echo "${k//,/.} ${res[$k]}"; done | sort >"$RESULTS"
 fi
 [ ${#ran[@]} -gt 0 ]
