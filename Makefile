@@ -5,6 +5,7 @@
 #   make         build build/outpost (optimised)
 #   make bench-pop3   run outpost and Dovecot side by side (not part of make test)
 #   make bench-dns-auth   dns_auth_respond in a loop on a generated zone (not part of make test)
+#   make bench-dns    run outpost, NSD and Knot side by side (not part of make test)
 
 CC      ?= cc
 PKGS    := openssl sqlite3 libxcrypt libidn
@@ -26,7 +27,7 @@ REL_CFLAGS := -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 
-.PHONY: all run test asan unit fuzz setup setup-test bench-pop3 bench-dns-auth clean
+.PHONY: all run test asan unit fuzz setup setup-test bench-pop3 bench-dns bench-dns-auth clean
 all: $(REL)/outpost
 
 $(REL)/%.o: %.c
@@ -81,6 +82,10 @@ $(REL)/authloop: $(REL)/bench/dns/authloop.o $(LIB_SRC:%.c=$(REL)/%.o)
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LDLIBS)
 bench-dns-auth: $(REL)/authloop
 	$(REL)/authloop 10000 3
+bench-dns: setup
+	@scripts/setup.sh bench
+	@$(MAKE) --no-print-directory all
+	@bench/dns/run.sh
 
 clean:
 	rm -rf build
