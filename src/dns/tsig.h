@@ -1,0 +1,103 @@
+/*
+ * tsig.h - transaction signatures (RFC 8945): HMAC over a message and the
+ * TSIG variables, with a shared secret known by name to both ends.
+ *
+ * One struct dns_tsig_ctx follows one conversation: a request and its
+ * response, or a request and the several messages of a zone transfer
+ * (RFC 8945 section 5.3.1: each message's MAC covers the previous MAC, and
+ * up to 99 messages in a row may come unsigned; the last must be signed).
+ * The server side verifies the request, keeps its MAC in the context and
+ * signs each response message with it; the client side signs the request
+ * and verifies each response message.
+ *
+ * Algorithms: hmac-sha256 (required), hmac-sha384, hmac-sha512, hmac-sha1
+ * (RFC 8945 section 6), by OpenSSL's HMAC. MACs are compared in constant
+ * time. Truncated MACs (section 5.2.2.1) are refused with BADTRUNC.
+ * Time: a message whose Time Signed is further than Fudge from now is
+ * refused with BADTIME (section 5.2.3); fudge 300 s on what we sign.
+ */
+#ifndef OP_DNS_TSIG_H
+#define OP_DNS_TSIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns/name.h"
+#include "dns/wire.h"
+#include "dns/writer.h"
+
+#define DNS_TSIG_MAXMAC 64           /* SHA-512 */
+#define DNS_TSIG_MAXSECRET 128
+
+enum dns_tsig_alg {
+    DNS_TSIG_HMAC_SHA256, DNS_TSIG_HMAC_SHA384, DNS_TSIG_HMAC_SHA512, DNS_TSIG_HMAC_SHA1,
+};
+
+struct dns_tsig_key {
+    struct dns_name name;            /* lower-cased */
+    enum dns_tsig_alg alg;
+    size_t secret_len;
+    uint8_t secret[DNS_TSIG_MAXSECRET];
+};
+
+/* A key from its text forms: name ("xfr-key" or "xfr-key."), algorithm
+ * ("hmac-sha256", ...), secret in base64 (as tsig-keygen and knotc print
+ * it). 0, or OP_E_SYNTAX with a sentence in err. */
+int dns_tsig_key_init(struct dns_tsig_key *k, const char *name, const char *alg,
+                      const char *secret_b64, char *err, size_t errlen);
+
+/* The algorithm's name as a domain name in text ("hmac-sha256."). */
+const char *dns_tsig_alg_name(enum dns_tsig_alg alg);
+
+struct dns_tsig_ctx {
+    const struct dns_tsig_key *key;  /* NULL: the request was not signed */
+    uint8_t mac[DNS_TSIG_MAXMAC];    /* the last MAC sent or checked */
+    size_t mac_len;
+    unsigned unsigned_run;           /* messages in a row without TSIG (client side) */
+    uint16_t error;                  /* TSIG error to report (BADSIG, BADKEY, BADTIME, ...) */
+    uint16_t orig_id;                /* the request's Original ID */
+    uint64_t time_signed;            /* of the request, echoed in BADTIME answers */
+};
+
+/* Octets a TSIG RR signed with k takes: reserve them in the writer
+ * (dns_writer_reserve) before writing the rest of the message. */
+size_t dns_tsig_size(const struct dns_tsig_key *k);
+
+/*
+ * Server side: check the TSIG RR of a request (the last RR of the
+ * additional section, RFC 8945 section 5.2; a TSIG anywhere else, or
+ * trailing octets, is FORMERR). Returns:
+ *   0       no TSIG in the request (ctx->key NULL);
+ *   1       verified (ctx holds key and MAC for signing the response);
+ *   DNS_RCODE_NOTAUTH (negated: -9) with ctx->error BADKEY, BADSIG,
+ *           BADTIME or BADTRUNC: answer NOTAUTH, signed per section 5.3.2
+ *           (with the request's MAC for BADTIME; unsigned for BADKEY and
+ *           BADSIG);
+ *   -DNS_RCODE_FORMERR  a malformed or misplaced TSIG RR.
+ */
+int dns_tsig_verify_request(const struct dns_msg *m, const struct dns_tsig_key *keys,
+                            size_t nkeys, uint64_t now, struct dns_tsig_ctx *ctx);
+
+/*
+ * Sign the message in w (after dns_writer_release of dns_tsig_size()
+ * octets): computes the MAC over the prior MAC (if any, for responses and
+ * continuation messages), the message and the TSIG variables, and appends
+ * the TSIG RR as the last additional record. first says whether this is
+ * the first message of the response (it covers the full variables;
+ * later ones of a transfer cover only Time Signed and Fudge, section
+ * 5.3.1). Returns 0, -EMSGSIZE.
+ */
+int dns_tsig_sign(struct dns_writer *w, struct dns_tsig_ctx *ctx, uint64_t now, bool first);
+
+/*
+ * Client side: verify one response message against the request signed
+ * with ctx. Returns 1 (verified), 0 (unsigned, allowed in the middle of a
+ * transfer: call again; the final message must return 1), or a negative
+ * error (-EBADMSG malformed, OP_E_AUTH bad signature, wrong key, time out
+ * of range, or too many unsigned messages).
+ */
+int dns_tsig_verify_response(const struct dns_msg *m, struct dns_tsig_ctx *ctx, uint64_t now,
+                             bool first);
+
+#endif
