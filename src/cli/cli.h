@@ -67,5 +67,8 @@ int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_deliver(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+/* dig reads its own arguments (its -c is a class, as in BIND's dig) and
+ * uses no configuration. */
+int cmd_dig(int argc, char **argv);
 
 #endif
