@@ -422,10 +422,11 @@ static int entry_line(const struct dns_msg *m, const struct dns_rr *rr, uint8_t 
 static const char *const section_names[DNS_SECTIONS] = {"QUESTION", "ANSWER", "AUTHORITY",
                                                         "ADDITIONAL"};
 
-static void hex(struct buf *b, const uint8_t *p, size_t n)
+/* Lower-case hex, with sep between octets ("" or " "), as dig writes options. */
+static void hex(struct buf *b, const uint8_t *p, size_t n, const char *sep)
 {
     for (size_t i = 0; i < n; i++)
-        buf_printf(b, "%02X", p[i]);
+        buf_printf(b, "%s%02x", i ? sep : "", p[i]);
 }
 
 /* Printable ASCII as is, anything else as '.', as dig shows option text. */
@@ -451,14 +452,14 @@ static void opt_section(struct buf *b, const struct dns_edns *e)
         switch (o.code) {
         case DNS_EDNS_NSID:
             buf_puts(b, "; NSID: ");
-            hex(b, o.data, o.len);
+            hex(b, o.data, o.len, " ");
             buf_puts(b, " (\"");
             printable(b, o.data, o.len);
             buf_puts(b, "\")\n");
             break;
         case DNS_EDNS_COOKIE:
             buf_puts(b, "; COOKIE: ");
-            hex(b, o.data, o.len);
+            hex(b, o.data, o.len, "");
             buf_puts(b, "\n");
             break;
         case DNS_EDNS_EDE: {
@@ -468,7 +469,7 @@ static void opt_section(struct buf *b, const struct dns_edns *e)
             buf_puts(b, "; EDE: ");
             if (dns_edns_read_ede(&o, &code, &text, &tlen) < 0) {
                 buf_puts(b, "INVALID(");
-                hex(b, o.data, o.len);
+                hex(b, o.data, o.len, "");
                 buf_puts(b, ")\n");
                 break;
             }
@@ -485,7 +486,7 @@ static void opt_section(struct buf *b, const struct dns_edns *e)
         }
         default:
             buf_printf(b, "; OPT=%u: ", o.code);
-            hex(b, o.data, o.len);
+            hex(b, o.data, o.len, " ");
             buf_puts(b, " (\"");
             printable(b, o.data, o.len);
             buf_puts(b, "\")\n");
@@ -602,8 +603,11 @@ static void on_event(void *arg, const struct dns_client_event *ev)
                    error_text(ev->err));
         break;
     case DNS_CLIENT_IGNORED:
-        printf(";; Warning: ignored a %s message from %s#%u: %s (expected ID %u, got %u)\n",
-               ev->tcp ? "TCP" : "UDP", run->addr, port, ev->why, ev->want_id, ev->got_id);
+        if (strcmp(ev->why, "ID mismatch") == 0)
+            printf(";; Warning: ID mismatch: expected ID %u, got %u\n", ev->want_id, ev->got_id);
+        else
+            printf(";; Warning: ignored a %s message from %s#%u: %s\n", ev->tcp ? "TCP" : "UDP",
+                   run->addr, port, ev->why);
         break;
     case DNS_CLIENT_TRUNCATED:
         printf(";; Truncated, retrying in TCP mode.\n");
