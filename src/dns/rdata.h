@@ -57,4 +57,12 @@ int dns_rdata_from_text(uint16_t type, const struct dns_token *tok, size_t ntok,
  */
 int dns_rdata_to_text(uint16_t type, const uint8_t *rd, size_t len, struct buf *out);
 
+/*
+ * A TTL or other period in seconds: a plain number, or numbers with units
+ * w, d, h, m, s in any case ("1h30m", "2W"), as BIND reads them in $TTL,
+ * record TTLs and the SOA timers. 0 or OP_E_SYNTAX (also for a total over
+ * 2^32-1).
+ */
+int dns_ttl_from_text(const char *s, size_t len, uint32_t *out);
+
 #endif

@@ -21,6 +21,7 @@
 
 #include "base/buf.h"
 #include "dns/name.h"
+#include "dns/rdata.h"
 
 /* Where a record was read. file stays valid until dns_zonefile_read returns. */
 struct dns_src {
@@ -49,5 +50,14 @@ int dns_zonefile_read(const char *path, const struct dns_name *origin, dns_zonef
 int dns_zonefile_parse(const char *text, size_t len, const char *name,
                        const struct dns_name *origin, dns_zonefile_cb cb, void *arg,
                        struct buf *errors);
+
+/*
+ * Cut one line of RDATA text into tokens as the reader does (quotes
+ * removed, escapes kept; no comments or parentheses expected but allowed),
+ * into tok[0..max). The tokens point into text. Returns the number of
+ * tokens, OP_E_SYNTAX (unclosed quote, NUL byte, more than one record) or
+ * -ENOSPC. For tests and the fuzzer, which print RDATA and read it back.
+ */
+int dns_zonefile_tokenize(const char *text, size_t len, struct dns_token *tok, size_t max);
 
 #endif
