@@ -76,7 +76,7 @@ struct dig_args {
     char reverse[80];        /* the -x name */
     uint16_t qtype, qclass;
     bool have_type, have_class;
-    bool tcp, shortform, recurse, dnssec, cd, edns, ignore_tc, cmd;
+    bool tcp, tcp_set, shortform, recurse, dnssec, cd, edns, ignore_tc, cmd;
     long bufsize;            /* -1: default */
     long time_s, tries;
 };
@@ -170,7 +170,7 @@ static int plus_option(struct dig_args *a, const char *arg)
         return usage_error("'%s' takes no value", arg);
     long v = 0;
     switch (p->what) {
-    case P_TCP: case P_VC: a->tcp = on; break;
+    case P_TCP: case P_VC: a->tcp = on; a->tcp_set = true; break;
     case P_SHORT: a->shortform = on; break;
     case P_RECURSE: a->recurse = on; break;
     case P_DNSSEC: a->dnssec = on; break;
@@ -610,7 +610,8 @@ static void on_event(void *arg, const struct dns_client_event *ev)
                    run->addr, port, ev->why);
         break;
     case DNS_CLIENT_TRUNCATED:
-        printf(";; Truncated, retrying in TCP mode.\n");
+        if (!run->a->shortform)            /* +short keeps to the RDATA, as dig does */
+            printf(";; Truncated, retrying in TCP mode.\n");
         break;
     }
     fflush(stdout);
@@ -690,6 +691,15 @@ int cmd_dig(int argc, char **argv)
         a.qtype = DNS_TYPE_NS;                   /* dig with no name: the root's NS */
     if (dns_name_from_text(&qname, name, strlen(name), NULL) < 0)
         return usage_error("'%s' is not a domain name", name);
+
+    if (a.qtype == DNS_TYPE_AXFR || a.qtype == DNS_TYPE_IXFR) {
+        fprintf(stderr, "outpost dig: zone transfers (AXFR, IXFR) are not supported\n");
+        return DIG_USAGE;
+    }
+    /* An ANY answer is often large (or minimal over UDP, RFC 8482 section
+     * 4.1): like dig, ask over TCP unless +notcp says otherwise. */
+    if (a.qtype == DNS_TYPE_ANY && !a.tcp_set)
+        a.tcp = true;
 
     struct dns_server servers[DIG_MAX_SERVERS];
     int nservers = find_servers(&a, servers, DIG_MAX_SERVERS);

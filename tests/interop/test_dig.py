@@ -282,6 +282,8 @@ QUERIES = [
     ["example.test", "MX", "+noedns"],
     ["big.example.test", "TXT", "+bufsize=512"],  # truncated: again over TCP
     ["big.example.test", "TXT", "+bufsize=512", "+ignore"],
+    ["example.test", "ANY"],                      # over TCP unless +notcp, as dig does
+    ["example.test", "ANY", "+notcp"],
 ]
 
 
@@ -298,6 +300,7 @@ SHORT_QUERIES = [
     ["nope.example.test", "+short"],
     ["example.test", "CAA", "+short", "+tcp"],
     ["-x", "192.0.2.25", "+short"],
+    ["big.example.test", "TXT", "+bufsize=512", "+short"],   # no "Truncated" line
 ]
 
 
@@ -365,6 +368,7 @@ def test_silent_server_times_out_with_status_9():
     ["+frobnicate", "x.test"],
     ["-t"],
     ["-x", "not-an-address"],
+    ["example.test", "AXFR"],
 ])
 def test_usage_errors_are_status_1(args):
     r = outpost_dig(*args)
