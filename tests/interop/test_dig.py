@@ -388,7 +388,8 @@ def test_help():
 class FakeServer:
     """A UDP (and TCP) server on 127.0.0.1 whose replies handler() decides.
     handler(query_bytes, send) is called per UDP query; TCP queries get
-    tcp_answer(query_bytes). Runs until stop(), at most 60 s."""
+    tcp_answer(query_bytes) (one message or a list, sent in order on the
+    connection). Runs until stop(), at most 60 s."""
 
     def __init__(self, handler, tcp_answer=None):
         self.port = free_udp_tcp_port()
@@ -440,8 +441,9 @@ class FakeServer:
                 except (OSError, struct.error):
                     continue
                 self.tcp_queries += 1
-                wire = self.tcp_answer(query)
-                conn.sendall(struct.pack("!H", len(wire)) + wire)
+                answers = self.tcp_answer(query)
+                for wire in answers if isinstance(answers, list) else [answers]:
+                    conn.sendall(struct.pack("!H", len(wire)) + wire)
 
     def stop(self):
         self.stopped.set()
@@ -539,3 +541,27 @@ def test_formerr_without_question_is_an_answer():
         srv.stop()
     assert r.returncode == 0, r.stdout
     assert b"status: FORMERR" in r.stdout
+
+
+def test_tcp_skips_a_message_with_the_wrong_id():
+    """Over TCP, too, only the message with the query's ID is the answer."""
+    def handler(wire, send, send_other):
+        r = response(wire)
+        r.answer = []
+        r.flags |= dns.flags.TC
+        send(r.to_wire())
+
+    def tcp_answer(wire):
+        bad = bytearray(response(wire, ttl=666).to_wire())
+        bad[0] ^= 0x5A
+        return [bytes(bad), response(wire, ttl=88).to_wire()]
+
+    srv = FakeServer(handler, tcp_answer=tcp_answer)
+    try:
+        r = outpost_dig("@127.0.0.1", "-p", str(srv.port), "+time=3", "+tries=1",
+                        "www.example.test", timeout=30)
+    finally:
+        srv.stop()
+    assert r.returncode == 0, r.stdout
+    assert answer_line_ttls(r.stdout) == [88]
+    assert b";; Warning: ID mismatch: expected ID" in r.stdout
