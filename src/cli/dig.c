@@ -603,7 +603,7 @@ static void on_event(void *arg, const struct dns_client_event *ev)
                    error_text(ev->err));
         break;
     case DNS_CLIENT_IGNORED:
-        if (strcmp(ev->why, "ID mismatch") == 0)
+        if (ev->wrong_id)
             printf(";; Warning: ID mismatch: expected ID %u, got %u\n", ev->want_id, ev->got_id);
         else
             printf(";; Warning: ignored a %s message from %s#%u: %s\n", ev->tcp ? "TCP" : "UDP",

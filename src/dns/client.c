@@ -47,12 +47,34 @@ static int ms_left(uint64_t deadline)
     return (int)((deadline - now + 999) / 1000);
 }
 
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
 static void emit(const struct dns_query_opts *o, enum dns_client_event_kind kind, bool tcp,
-                 int err, const char *why, uint16_t want_id, uint16_t got_id)
+                 int err, uint16_t want_id)
 {
     if (!o->on_event)
         return;
-    struct dns_client_event ev = {kind, tcp, err, why, want_id, got_id};
+    struct dns_client_event ev = {.kind = kind, .tcp = tcp, .err = err, .want_id = want_id};
+    o->on_event(o->arg, &ev);
+}
+
+/* Tell about a message that was dropped. from_server: it came from the
+ * server's address and port, so a different ID is why it was dropped
+ * (the ID is checked first). */
+static void emit_ignored(const struct dns_query_opts *o, bool tcp, const char *why,
+                         uint16_t want_id, const uint8_t *msg, size_t len, bool from_server)
+{
+    if (!o->on_event)
+        return;
+    struct dns_client_event ev = {.kind = DNS_CLIENT_IGNORED, .tcp = tcp, .why = why,
+                                  .want_id = want_id};
+    if (len >= 2) {
+        ev.got_id = get16(msg);
+        ev.wrong_id = from_server && ev.got_id != want_id;
+    }
     o->on_event(o->arg, &ev);
 }
 
@@ -78,11 +100,6 @@ int dns_client_build_query(uint8_t *buf, size_t cap, uint16_t id, const struct d
             return r;
     }
     return (int)dns_writer_len(&w);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 const char *dns_client_check_reply(const uint8_t *query, size_t qlen, const uint8_t *resp,
@@ -174,7 +191,8 @@ static int udp_wait(int fd, const struct dns_server *server, const uint8_t *quer
             return -errno;
         }
         const char *why = NULL;
-        if (!same_addr(server, &from, fromlen))
+        bool from_server = same_addr(server, &from, fromlen);
+        if (!from_server)
             why = "from another address";
         else if ((size_t)got > cap)
             why = "larger than the buffer";
@@ -184,8 +202,8 @@ static int udp_wait(int fd, const struct dns_server *server, const uint8_t *quer
             *len = (size_t)got;
             return 1;
         }
-        emit(o, DNS_CLIENT_IGNORED, false, 0, why, want,
-             got >= 2 ? get16(resp) : 0);
+        emit_ignored(o, false, why, want, resp, (size_t)got < cap ? (size_t)got : cap,
+                     from_server);
     }
     return 0;
 }
@@ -234,7 +252,7 @@ static int query_udp(const struct dns_server *server, const uint8_t *query, size
             }
             err = w == 0 ? -ETIMEDOUT : w;
         }
-        emit(o, DNS_CLIENT_TRY_FAILED, false, err, NULL, get16(query), 0);
+        emit(o, DNS_CLIENT_TRY_FAILED, false, err, get16(query));
         if (err != -ETIMEDOUT && err != -ECONNREFUSED) {
             /* A refused port is worth another try (the server may be
              * starting); a local error (no route, no memory) is not. */
@@ -356,7 +374,7 @@ static int tcp_exchange(const struct dns_server *server, const uint8_t *query, s
         }
         /* Over TCP the peer is the server itself; a message that is not the
          * answer is still skipped rather than taken. */
-        emit(o, DNS_CLIENT_IGNORED, true, 0, why, get16(query), mlen >= 2 ? get16(resp) : 0);
+        emit_ignored(o, true, why, get16(query), resp, mlen, true);
     }
     err = -ETIMEDOUT;
 out:
@@ -381,7 +399,7 @@ static int query_tcp(const struct dns_server *server, const uint8_t *query, size
             r->tcp = true;
             return 0;
         }
-        emit(o, DNS_CLIENT_TRY_FAILED, true, err, NULL, get16(query), 0);
+        emit(o, DNS_CLIENT_TRY_FAILED, true, err, get16(query));
         if (err == -EMSGSIZE)
             break;
     }
@@ -425,7 +443,7 @@ int dns_client_query(const struct dns_server *server, const struct dns_name *qna
     struct dns_header h;
     if (dns_header_read(resp, r->len, &h) == 0 && h.tc) {
         /* RFC 7766 section 5: a truncated answer is asked again over TCP. */
-        emit(o, DNS_CLIENT_TRUNCATED, false, 0, NULL, id, id);
+        emit(o, DNS_CLIENT_TRUNCATED, false, 0, id);
         return query_tcp(server, query, (size_t)qlen, o, tries, timeout_ms, resp, cap, r);
     }
     return 0;

@@ -67,6 +67,7 @@ struct dns_client_event {
     bool tcp;                /* over TCP (else UDP) */
     int err;                 /* TRY_FAILED: -ETIMEDOUT, -ECONNREFUSED, ... */
     const char *why;         /* IGNORED: a sentence ("ID mismatch") */
+    bool wrong_id;           /* IGNORED: from the server, but with another ID */
     uint16_t want_id, got_id;
 };
 

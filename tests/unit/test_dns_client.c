@@ -230,7 +230,7 @@ static void *fake_server(void *arg)
 }
 
 struct seen {
-    int ignored, failed;
+    int ignored, wrong_id, failed;
 };
 
 static void count_event(void *arg, const struct dns_client_event *ev)
@@ -238,6 +238,8 @@ static void count_event(void *arg, const struct dns_client_event *ev)
     struct seen *s = arg;
     if (ev->kind == DNS_CLIENT_IGNORED)
         s->ignored++;
+    if (ev->kind == DNS_CLIENT_IGNORED && ev->wrong_id && ev->got_id == (ev->want_id ^ 0x55))
+        s->wrong_id++;
     if (ev->kind == DNS_CLIENT_TRY_FAILED)
         s->failed++;
 }
@@ -275,6 +277,7 @@ TEST(dns_client_query_udp)
     close(f.fd);
     REQUIRE(rc == 0);
     CHECK_INT(seen.ignored, 1);
+    CHECK_INT(seen.wrong_id, 1);
     CHECK_INT(seen.failed, 0);
     CHECK(!r.tcp);
     CHECK_INT(r.tries, 1);
