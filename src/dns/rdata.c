@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/err.h"
 #include "dns/consts.h"
@@ -24,6 +25,8 @@
 enum ftype {
     F_END = 0,
     F_U8,      /* decimal 0-255 */
+    F_ALG,     /* a DNSSEC algorithm: 8 bits, or a mnemonic on input */
+    F_DIGEST,  /* a DS digest type: 8 bits, or a mnemonic on input */
     F_U16,     /* decimal 0-65535 */
     F_U32,     /* decimal 0-4294967295 */
     F_TTL,     /* 32 bits, with units allowed (SOA timers, as BIND reads them) */
@@ -91,25 +94,25 @@ static const struct rtype *rtype_of(uint16_t type)
     /* RFC 6672 */
     static const struct rtype dname = {"DNAME", FIELDS({F_NAME, "target"})};
     /* RFC 4034 section 5.3, RFC 7344 */
-    static const struct rtype ds = {"DS", FIELDS({F_U16, "key tag"}, {F_U8, "algorithm"},
-                                                 {F_U8, "digest type"}, {F_HEX, "digest"})};
-    static const struct rtype cds = {"CDS", FIELDS({F_U16, "key tag"}, {F_U8, "algorithm"},
-                                                   {F_U8, "digest type"}, {F_HEX, "digest"})};
+    static const struct rtype ds = {"DS", FIELDS({F_U16, "key tag"}, {F_ALG, "algorithm"},
+                                                 {F_DIGEST, "digest type"}, {F_HEX, "digest"})};
+    static const struct rtype cds = {"CDS", FIELDS({F_U16, "key tag"}, {F_ALG, "algorithm"},
+                                                   {F_DIGEST, "digest type"}, {F_HEX, "digest"})};
     /* RFC 4255 */
     static const struct rtype sshfp = {"SSHFP", FIELDS({F_U8, "algorithm"}, {F_U8, "fingerprint type"},
                                                        {F_HEX, "fingerprint"})};
     /* RFC 4034 section 3.2 */
     static const struct rtype rrsig = {
-        "RRSIG", FIELDS({F_TYPE, "type covered"}, {F_U8, "algorithm"}, {F_U8, "labels"},
-                        {F_U32, "original TTL"}, {F_TIME, "expiration"}, {F_TIME, "inception"},
+        "RRSIG", FIELDS({F_TYPE, "type covered"}, {F_ALG, "algorithm"}, {F_U8, "labels"},
+                        {F_TTL, "original TTL"}, {F_TIME, "expiration"}, {F_TIME, "inception"},
                         {F_U16, "key tag"}, {F_NAME, "signer"}, {F_B64, "signature"})};
     /* RFC 4034 section 4.2 */
     static const struct rtype nsec = {"NSEC", FIELDS({F_NAME, "next name"}, {F_BITMAP, "type"})};
     /* RFC 4034 section 2.2 */
     static const struct rtype dnskey = {"DNSKEY", FIELDS({F_U16, "flags"}, {F_U8, "protocol"},
-                                                         {F_U8, "algorithm"}, {F_B64, "key"})};
+                                                         {F_ALG, "algorithm"}, {F_B64, "key"})};
     static const struct rtype cdnskey = {"CDNSKEY", FIELDS({F_U16, "flags"}, {F_U8, "protocol"},
-                                                           {F_U8, "algorithm"}, {F_B64, "key"})};
+                                                           {F_ALG, "algorithm"}, {F_B64, "key"})};
     /* RFC 4701 */
     static const struct rtype dhcid = {"DHCID", FIELDS({F_B64, "data"})};
     /* RFC 5155 sections 3.3 and 4.3 */
@@ -332,6 +335,35 @@ static int bitmap_from_text(struct rd_in *in, struct rd_out *o, const char *fiel
     return 0;
 }
 
+/* Mnemonics read (never printed: dig prints the numbers) for DNSSEC
+ * algorithms (IANA registry, RFC 4034 appendix A.1 and later) and DS
+ * digest types (RFC 4034 appendix A.2, RFC 4509, RFC 6605). */
+struct mnem {
+    const char *name;
+    uint8_t value;
+};
+
+static const struct mnem algorithms[] = {
+    {"RSAMD5", 1}, {"DH", 2}, {"DSA", 3}, {"RSASHA1", 5}, {"DSA-NSEC3-SHA1", 6},
+    {"RSASHA1-NSEC3-SHA1", 7}, {"RSASHA256", 8}, {"RSASHA512", 10}, {"ECC-GOST", 12},
+    {"ECDSAP256SHA256", 13}, {"ECDSAP384SHA384", 14}, {"ED25519", 15}, {"ED448", 16},
+    {"INDIRECT", 252}, {"PRIVATEDNS", 253}, {"PRIVATEOID", 254}, {NULL, 0},
+};
+
+static const struct mnem digests[] = {
+    {"SHA-1", 1}, {"SHA-256", 2}, {"GOST", 3}, {"SHA-384", 4}, {NULL, 0},
+};
+
+static bool mnemonic(const struct mnem *m, const struct dns_token *t, uint32_t *v)
+{
+    for (; m->name; m++)
+        if (strlen(m->name) == t->len && strncasecmp(m->name, t->text, t->len) == 0) {
+            *v = m->value;
+            return true;
+        }
+    return false;
+}
+
 static int field_from_text(struct rd_in *in, struct rd_out *o, const struct field *f)
 {
     int r;
@@ -340,8 +372,16 @@ static int field_from_text(struct rd_in *in, struct rd_out *o, const struct fiel
     uint32_t v;
 
     switch (f->t) {
+    case F_ALG: case F_DIGEST:
+        if ((r = need(in, o, f->name)) < 0)
+            return r;
+        if (mnemonic(f->t == F_ALG ? algorithms : digests, t, &v)) {
+            in->i++;
+            return rd_put8(o, v);
+        }
+        /* FALLTHROUGH */
     case F_U8: case F_U16: case F_U32: {
-        uint32_t max = f->t == F_U8 ? 255 : f->t == F_U16 ? 65535 : UINT32_MAX;
+        uint32_t max = f->t == F_U16 ? 65535 : f->t == F_U32 ? UINT32_MAX : 255;
         if ((r = need(in, o, f->name)) < 0)
             return r;
         if (!rd_uint(t->text, t->len, max, &v)) {
@@ -354,7 +394,7 @@ static int field_from_text(struct rd_in *in, struct rd_out *o, const struct fiel
             return rd_fail(o, "%s: %s '%s' is not a number", in->type, f->name, shown(t, sh));
         }
         in->i++;
-        return f->t == F_U8 ? rd_put8(o, v) : f->t == F_U16 ? rd_put16(o, v) : rd_put32(o, v);
+        return f->t == F_U16 ? rd_put16(o, v) : f->t == F_U32 ? rd_put32(o, v) : rd_put8(o, v);
     }
     case F_TTL:
         if ((r = need(in, o, f->name)) < 0)
@@ -611,7 +651,7 @@ static bool walk(const struct rtype *rt, const uint8_t *rd, size_t len, struct b
         if (f->t != F_BITMAP && f->t != F_SVCB && f->t != F_REST)
             OUT(sp(b, &first));
         switch (f->t) {
-        case F_U8:
+        case F_U8: case F_ALG: case F_DIGEST:
             if (left < 1)
                 return false;
             OUT(buf_printf(b, "%u", p[0]));

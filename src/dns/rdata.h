@@ -10,11 +10,31 @@
  * RFC 3597 section 5 (`\# 4 0a000001`), which is accepted for known types
  * too (then checked against the type's layout).
  *
+ * Also read and printed: MD, MF, MB, MG, MR, MINFO, RP, AFSDB, RT, KX
+ * (RFC 1035, 1183, 2230), DHCID (RFC 4701), OPENPGPKEY (RFC 7929), CSYNC
+ * (RFC 7477), ZONEMD (RFC 8976), URI (RFC 7553), SPF (RFC 7208), SMIMEA
+ * (RFC 8162), CDS and CDNSKEY (RFC 7344).
+ *
  * Text comes in as the tokens the master-file lexer (zonefile.h) made of
  * the RDATA part of one record: quotes already removed (with .quoted set),
  * parentheses and comments gone, but backslash escapes (\X, \DDD) still in
  * the text, since what they mean depends on the field (a name, a
- * character-string, ...). Relative names are completed with origin.
+ * character-string, ...). Relative names are completed with origin (the
+ * root when NULL), and an unquoted "@" is the origin itself. Hex and base64
+ * fields may be split over several tokens. An SVCB/HTTPS parameter is one
+ * token, key=value, whose value may keep its quotes (key="a b").
+ *
+ * Text goes out as dig prints it: numbers in decimal, names absolute,
+ * character-strings quoted with '"' and '\' escaped and other octets
+ * outside 0x20-0x7e as \DDD, hex in upper case, AAAA in the RFC 5952 form,
+ * RRSIG times as YYYYMMDDHHmmSS, NSEC bitmaps as type mnemonics (TYPEnnn
+ * for the others). One difference: hex and base64 come in one piece,
+ * where dig cuts them with spaces every 56 characters.
+ *
+ * Printed text always reads back to the same octets: a type's own form is
+ * printed only for RDATA its parser could have produced (e.g. a type
+ * bitmap without empty trailing octets, SvcParam keys in increasing
+ * order); other RDATA is printed in the generic form.
  *
  * Wire RDATA is always uncompressed (as dns_rr_rdata() gives it).
  */

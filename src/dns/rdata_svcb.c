@@ -273,7 +273,7 @@ static bool deps_ok(const uint32_t *keys, size_t n, const uint8_t *mand, size_t 
     }
     if (nodef && !alpn)
         return false;
-    for (size_t m = 0; m + 1 < mlen + 1 && m < mlen; m += 2) {
+    for (size_t m = 0; m + 1 < mlen; m += 2) {
         uint32_t k = (uint32_t)(mand[m] << 8 | mand[m + 1]);
         bool found = false;
         for (size_t i = 0; i < n && !found; i++)
@@ -334,25 +334,25 @@ int rd_svcb_from_text(struct rd_out *o, const struct dns_token *tok, size_t ntok
 
 static int print_alpn(struct buf *b, const uint8_t *v, size_t n)
 {
-    /* Appendix A.1 backwards: escape ',' and '\' in each id, join with
-     * ',', then write the whole as a quoted char-string. */
-    char tmp[2 * 65535];
-    size_t k = 0;
+    /* Appendix A.1 backwards: ',' and '\' inside an id get a '\' before
+     * them, ids are joined with ',', and the whole is written as a quoted
+     * char-string (which escapes those backslashes once more). */
+    if (buf_append(b, "=\"", 2) < 0)
+        return -ENOMEM;
     for (size_t i = 0; i < n;) {
         uint8_t l = v[i++];
-        if (k)
-            tmp[k++] = ',';
+        if (i > 1 && buf_append(b, ",", 1) < 0)
+            return -ENOMEM;
         for (size_t j = 0; j < l; j++) {
-            if (v[i + j] == ',' || v[i + j] == '\\')
-                tmp[k++] = '\\';
-            tmp[k++] = (char)v[i + j];
+            uint8_t c = v[i + j], bs = '\\';
+            if ((c == ',' || c == '\\') && rd_print_escaped(b, &bs, 1) < 0)
+                return -ENOMEM;
+            if (rd_print_escaped(b, &c, 1) < 0)
+                return -ENOMEM;
         }
         i += l;
     }
-    if (buf_append(b, "=\"", 2) < 0 || rd_print_escaped(b, (const uint8_t *)tmp, k) < 0 ||
-        buf_append(b, "\"", 1) < 0)
-        return -ENOMEM;
-    return 0;
+    return buf_append(b, "\"", 1) < 0 ? -ENOMEM : 0;
 }
 
 /* Is v[0..n) a well-formed value for key? */

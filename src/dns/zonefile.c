@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -126,27 +127,58 @@ static int read_path(struct zf *z, const char *path, const char *shown_name,
             buf_printf(z->errors, "%s: cannot read it: %s\n", path, strerror(-e));
         return e;
     }
-    size_t size = (size_t)st.st_size;
-    char *text = malloc(size ? size : 1);
-    if (!text) {
-        close(fd);
-        return -ENOMEM;
+    /* The whole file at once: mapped when it is a regular file (no copy),
+     * read otherwise. The lexer never reads past the length. */
+    size_t size = (size_t)st.st_size, got = 0;
+    char *text = NULL;
+    bool mapped = false;
+    if (S_ISREG(st.st_mode) && size > 0) {
+        void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m != MAP_FAILED) {
+            madvise(m, size, MADV_SEQUENTIAL);
+            text = m;
+            got = size;
+            mapped = true;
+        }
     }
-    size_t got = 0;
-    while (got < size) {
-        ssize_t n = read(fd, text + got, size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
+    if (!mapped) {
+        size_t cap = size > 0 ? size : 65536;
+        text = malloc(cap);
+        for (;;) {
+            if (!text) {
+                close(fd);
+                return -ENOMEM;
+            }
+            ssize_t n = read(fd, text + got, cap - got);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                int e = -errno;
+                free(text);
+                close(fd);
+                return e;
+            }
+            if (n == 0)
+                break;
+            got += (size_t)n;
+            if (got == cap) {
+                char *t2 = realloc(text, cap * 2);
+                if (!t2)
+                    free(text);
+                text = t2;
+                cap *= 2;
+            }
+        }
     }
     close(fd);
 
     /* $INCLUDE names are relative to the directory of the including file. */
     char *dir = strdup(path);
     if (!dir) {
-        free(text);
+        if (mapped)
+            munmap(text, size);
+        else
+            free(text);
         return -ENOMEM;
     }
     char *slash = strrchr(dir, '/');
@@ -158,7 +190,10 @@ static int read_path(struct zf *z, const char *path, const char *shown_name,
     struct zfile f = {shown_name, dir, *origin, depth};
     int r = read_text(z, &f, text, got);
     free(dir);
-    free(text);
+    if (mapped)
+        munmap(text, size);
+    else
+        free(text);
     return r;
 }
 
@@ -209,7 +244,7 @@ static int directive(struct zf *z, struct zfile *f, unsigned line, const struct 
             return OP_E_SYNTAX;
         char *path;
         int len;
-        if (t[1].len > 0 && t[1].text[0] == '/')
+        if ((t[1].len > 0 && t[1].text[0] == '/') || strcmp(f->dir, ".") == 0)
             len = asprintf(&path, "%.*s", (int)t[1].len, t[1].text);
         else
             len = asprintf(&path, "%s/%.*s", f->dir, (int)t[1].len, t[1].text);
@@ -268,6 +303,12 @@ static int record(struct zf *z, struct zfile *f, unsigned line, bool indented)
                 return report(z, f, line, false, "TTL '%s' is not a TTL (like 3600 or 1h)",
                               shown(x, sh));
             have_ttl = true;
+            i++;
+        } else if (!have_class && x->len == 2 && (x->text[0] | 0x20) == 'i' &&
+                   (x->text[1] | 0x20) == 'n') {
+            /* "IN" on nearly every line: spare it the table search */
+            rclass = DNS_CLASS_IN;
+            have_class = true;
             i++;
         } else if (!have_class && dns_class_from_text(x->text, x->len, &rclass) == 0) {
             have_class = true;

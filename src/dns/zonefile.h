@@ -8,7 +8,15 @@
  * units (1h30m, 2w), parentheses across lines, ; comments, quoted strings
  * with \X and \DDD escapes, and type names in the TYPE1234 and class names in
  * the CLASS1 form. Without $TTL, a record without a TTL takes the last one
- * given (BIND's behaviour, with a warning as BIND gives).
+ * given (BIND's behaviour, with a warning as BIND gives), and a first SOA
+ * without one its own minimum field. A TTL over 2^31-1 is taken as 0 with
+ * a warning (RFC 2181 section 8). After an $INCLUDE the including file
+ * goes on with the origin and the previous owner it had before it; $TTL
+ * carries through. $INCLUDE nests at most 8 deep.
+ *
+ * The zone's class is IN: a record of any other class is an error. CR
+ * before LF is ignored, a missing final newline is fine, a NUL byte is an
+ * error. $GENERATE and other directives are refused.
  *
  * Each record goes to the caller's callback with its source location; the
  * reader keeps nothing. Errors name file:line and stop the reading.

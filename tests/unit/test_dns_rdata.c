@@ -17,6 +17,12 @@ struct vec {
 };
 
 static const struct vec vectors[] = {
+    /* algorithm and digest mnemonics are read, numbers printed */
+    {"DS", "1 RSASHA256 SHA-256 AABB", "00010802aabb", "1 8 2 AABB"},
+    {"DNSKEY", "257 3 ecdsap256sha256 AQID", "0101030d010203", "257 3 13 AQID"},
+    {"RRSIG", "A ED25519 2 1d 20240101000000 20231201000000 1 . AQID",
+     "00010f02000151806592008065692200000100010203",
+     "A 15 2 86400 20240101000000 20231201000000 1 . AQID"},
     {"A", "192.0.2.1", "c0000201", NULL},
     {"AAAA", "2001:DB8:0:0:0:0:0:1", "20010db8000000000000000000000001", "2001:db8::1"},
     {"AAAA", "::ffff:192.0.2.1", "00000000000000000000ffffc0000201", NULL},
@@ -171,6 +177,8 @@ static const struct {
     {"SSHFP", "2 1", "fingerprint is missing"},
     {"TLSA", "3 1 256 00", "matching type 256"},
     {"DS", "60485 5 1", "digest is missing"},
+    {"DS", "60485 RSASHA3 1 AA", "algorithm 'RSASHA3' is not a number"},
+    {"DS", "60485 8 SHA-3 AA", "digest type 'SHA-3' is not a number"},
     {"DNSKEY", "256 3 8 AwEAA", "padded"},
     {"DNSKEY", "256 3 8 Aw*A", "not a base64 character"},
     {"DNSKEY", "256 3 8 AA==AA==", "after its '=' padding"},
