@@ -617,16 +617,19 @@ static void on_event(void *arg, const struct dns_client_event *ev)
     fflush(stdout);
 }
 
-static void banner(struct buf *b, int argc, char **argv, const struct dig_args *a, int nservers)
+/* The lines before the answer. +nocmd leaves them out, except before "no
+ * servers could be reached" (always), as dig does. */
+static void banner(struct buf *b, int argc, char **argv, const struct dig_args *a, int nservers,
+                   bool always)
 {
-    if (a->cmd) {
-        buf_puts(b, "\n; <<>> outpost dig <<>>");
-        for (int i = 1; i < argc; i++)
-            buf_printf(b, " %s", argv[i]);
-        buf_puts(b, "\n");
-        if (a->server)
-            buf_printf(b, "; (%d server%s found)\n", nservers, nservers == 1 ? "" : "s");
-    }
+    if (!a->cmd && !always)
+        return;
+    buf_puts(b, "\n; <<>> outpost dig <<>>");
+    for (int i = 1; i < argc; i++)
+        buf_printf(b, " %s", argv[i]);
+    buf_puts(b, "\n");
+    if (a->server)
+        buf_printf(b, "; (%d server%s found)\n", nservers, nservers == 1 ? "" : "s");
     buf_puts(b, ";; global options: +cmd\n");
 }
 
@@ -730,13 +733,13 @@ int cmd_dig(int argc, char **argv)
         if (r < 0)
             continue;                         /* reported by on_event; try the next */
         if (!a.shortform)
-            banner(&out, argc, argv, &a, nservers);
+            banner(&out, argc, argv, &a, nservers, false);
         rc = show_answer(&out, &a, &run, resp, &rep);
         break;
     }
     if (rc == DIG_NO_REPLY && buf_len(&out) == 0) {
         if (!a.shortform)
-            banner(&out, argc, argv, &a, nservers);
+            banner(&out, argc, argv, &a, nservers, true);
         buf_puts(&out, ";; no servers could be reached\n");
     }
     if (flush_buf(&out) < 0 && rc == DIG_OK)

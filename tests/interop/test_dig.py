@@ -284,6 +284,10 @@ QUERIES = [
     ["big.example.test", "TXT", "+bufsize=512", "+ignore"],
     ["example.test", "ANY"],                      # over TCP unless +notcp, as dig does
     ["example.test", "ANY", "+notcp"],
+    ["example.test", "+cdflag"],
+    ["example.test", "TYPE65534"],                # no mnemonic: RFC 3597 section 5
+    ["example.test", "+nocmd"],
+    ["example.test", "+bufsize=0"],
 ]
 
 
