@@ -569,3 +569,12 @@ def test_tcp_skips_a_message_with_the_wrong_id():
     assert r.returncode == 0, r.stdout
     assert answer_line_ttls(r.stdout) == [88]
     assert b";; Warning: ID mismatch: expected ID" in r.stdout
+
+
+def test_server_given_by_name(nsd):
+    """@server may be a host name: its addresses are found and tried in order."""
+    argv = ["@localhost", "-p", str(nsd.port), "example.test", "MX"]
+    ours, theirs = outpost_dig(*argv), real_dig(*argv)
+    assert ours.returncode == theirs.returncode == 0
+    assert comparable(ours.stdout) == comparable(theirs.stdout)
+    assert any(ln.endswith("(localhost) (UDP)") for ln in comparable(ours.stdout))
