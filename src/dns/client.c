@@ -225,7 +225,7 @@ static int query_udp(const struct dns_server *server, const uint8_t *query, size
         return fd;
     /* A connected socket takes datagrams from the server's address and
      * port only, and hears about ICMP errors. The kernel picks a random
-     * source port (RFC 5452 section 4.5 wants one). */
+     * source port (RFC 5452 section 9.2 wants one). */
     if (connect(fd, (const struct sockaddr *)&server->addr, server->len) < 0) {
         int e = -errno;
         close(fd);
