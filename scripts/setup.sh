@@ -8,7 +8,7 @@ what=${1:-run}
 
 pkgs="gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libcrypt-dev libidn-dev openssl ca-certificates"
 case $what in
-test)  pkgs="$pkgs clang libclang-rt-14-dev python3 python3-pytest curl fetchmail procps dovecot-core dovecot-pop3d nsd bind9-dnsutils python3-dnspython" ;;
+test)  pkgs="$pkgs clang libclang-rt-14-dev python3 python3-pytest curl fetchmail procps dovecot-core dovecot-pop3d nsd bind9-dnsutils bind9-utils python3-dnspython" ;;
 bench) pkgs="$pkgs python3 dovecot-core dovecot-pop3d procps" ;;
 esac
 
