@@ -10,8 +10,8 @@
  * line works the same way, with its class at 32 and its ';' not counted.
  *
  * Exit status, as dig's: 0 when an answer was printed (whatever its
- * RCODE, NXDOMAIN included), 1 for a usage error, 9 when no server
- * answered (or the answer could not be parsed), 10 for an internal error.
+ * RCODE, NXDOMAIN included, and even a malformed one), 1 for a usage
+ * error, 9 when no server answered, 10 for an internal error.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -654,10 +654,15 @@ static int flush_buf(struct buf *b)
     return ok ? 0 : -EIO;
 }
 
-/* Parse and print one response. The exit status. */
-static int show_answer(struct buf *out, const struct dig_args *a, const struct dig_run *run,
-                       const uint8_t *resp, const struct dns_reply *rep)
+/*
+ * Print one response: the banner (unless +short), then the message. A
+ * message the parser refuses is still a reply, as dig counts it (status
+ * 0): its header is shown, then its octets in hex. The exit status.
+ */
+static int show_answer(struct buf *out, const struct dig_run *run, int argc, char **argv,
+                       int nservers, const uint8_t *resp, const struct dns_reply *rep)
 {
+    const struct dig_args *a = run->a;
     size_t max = DNS_MSG_MAXRR(rep->len);
     struct dns_rr *rrs = calloc(max ? max : 1, sizeof *rrs);
     if (!rrs)
@@ -665,11 +670,23 @@ static int show_answer(struct buf *out, const struct dig_args *a, const struct d
     struct dns_msg m;
     int rc = DIG_OK;
     int r = dns_msg_parse(&m, resp, rep->len, rrs, max);
-    if (!a->shortform)
+    if (r < 0)
+        buf_puts(out, ";; Warning: Message parser reports malformed message packet.\n");
+    if (!a->shortform) {
+        banner(out, argc, argv, a, nservers, false);
         buf_puts(out, ";; Got answer:\n");
+    }
     if (r < 0) {
-        print_bad_packet(out, resp, rep->len, r);
-        rc = DIG_NO_REPLY;
+        struct dns_msg head = {0};
+        if (!a->shortform && dns_header_read(resp, rep->len, &head.hdr) == 0) {
+            header_lines(out, &head, NULL);
+            buf_puts(out, "\n");
+        }
+        if (!a->shortform) {
+            print_bad_packet(out, resp, rep->len, r);
+            buf_puts(out, "\n");
+            footer(out, run, rep);
+        }
     } else if ((r = print_message(out, &m, a->shortform)) < 0) {
         fprintf(stderr, "outpost dig: cannot print the answer: %s\n", op_strerror(r));
         rc = DIG_INTERNAL;
@@ -731,9 +748,7 @@ int cmd_dig(int argc, char **argv)
                                  &rep);
         if (r < 0)
             continue;                         /* reported by on_event; try the next */
-        if (!a.shortform)
-            banner(&out, argc, argv, &a, nservers, false);
-        rc = show_answer(&out, &a, &run, resp, &rep);
+        rc = show_answer(&out, &run, argc, argv, nservers, resp, &rep);
         break;
     }
     if (rc == DIG_NO_REPLY && buf_len(&out) == 0) {

@@ -664,3 +664,24 @@ def test_signed_zone_same_as_dig(signed_nsd, args):
         " ".join(argv), "\n".join(mine), "\n".join(ref))
     if "+dnssec" in args:
         assert any(" RRSIG " in ln for ln in mine)
+
+
+def test_malformed_answer_is_still_a_reply():
+    """An answer that matches the query but is cut inside its last record:
+    dig warns and exits 0, and so does outpost dig (showing the header and
+    the octets)."""
+    def handler(wire, send, send_other):
+        send(response(wire).to_wire()[:-2])
+
+    srv = FakeServer(handler)
+    try:
+        argv = ["@127.0.0.1", "-p", str(srv.port), "+time=2", "+tries=1", "+noedns", "x.test"]
+        ours, theirs = outpost_dig(*argv, timeout=30), real_dig(*argv, timeout=30)
+    finally:
+        srv.stop()
+    warning = b";; Warning: Message parser reports malformed message packet."
+    assert theirs.returncode == 0 and warning in theirs.stdout
+    assert ours.returncode == 0, ours.stdout
+    assert warning in ours.stdout
+    assert b";; flags: qr rd; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0" in ours.stdout
+    assert b";; Got bad packet:" in ours.stdout
