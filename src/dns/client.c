@@ -411,7 +411,9 @@ int dns_client_query(const struct dns_server *server, const struct dns_name *qna
                      uint8_t *resp, size_t cap, struct dns_reply *r)
 {
     memset(r, 0, sizeof *r);
-    if (cap < 512 || (server->addr.ss_family != AF_INET && server->addr.ss_family != AF_INET6))
+    size_t udp_size = o->edns ? (o->udp_size ? o->udp_size : DNS_CLIENT_UDP_SIZE) : 512;
+    if (cap < 512 || cap < udp_size ||
+        (server->addr.ss_family != AF_INET && server->addr.ss_family != AF_INET6))
         return -EINVAL;
     int tries = o->tries > 0 ? o->tries : DNS_CLIENT_TRIES;
     int timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DNS_CLIENT_TIMEOUT_MS;

@@ -98,8 +98,10 @@ struct dns_reply {
 
 /*
  * Ask server for (qname, qtype, qclass). resp[0 .. cap) receives the
- * response; cap must be at least 512, and DNS_MSG_MAX (wire.h) is always
- * enough. Returns 0 and fills *r, or a negative error (see above).
+ * response; cap must be at least 512 and at least the EDNS payload size
+ * asked for (else -EINVAL: a datagram of that size could not be taken),
+ * and DNS_MSG_MAX (wire.h) is always enough. Returns 0 and fills *r, or a
+ * negative error (see above).
  */
 int dns_client_query(const struct dns_server *server, const struct dns_name *qname,
                      uint16_t qtype, uint16_t qclass, const struct dns_query_opts *o,

@@ -303,4 +303,7 @@ TEST(dns_client_query_timeout)
     CHECK_INT(seen.failed, 2);
     CHECK_INT(r.tries, 2);
     CHECK_INT(dns_client_query(&srv, &n, DNS_TYPE_A, DNS_CLASS_IN, &o, resp, 100, &r), -EINVAL);
+    o.edns = true;                         /* a 1232-octet datagram would not fit */
+    CHECK_INT(dns_client_query(&srv, &n, DNS_TYPE_A, DNS_CLASS_IN, &o, resp, sizeof resp, &r),
+              -EINVAL);
 }
