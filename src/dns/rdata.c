@@ -45,6 +45,7 @@ enum ftype {
     F_TAG,     /* CAA tag: an octet of length, then letters and digits */
     F_REST,    /* one character-string that runs to the end, no length octet */
     F_SVCB,    /* SvcParams to the end */
+    F_LOC,     /* the whole of a LOC record */
 };
 
 struct field {
@@ -80,6 +81,8 @@ static const struct rtype *rtype_of(uint16_t type)
     static const struct rtype rp = {"RP", FIELDS({F_NAME, "mailbox"}, {F_NAME, "TXT name"})};
     static const struct rtype afsdb = {"AFSDB", FIELDS({F_U16, "subtype"}, {F_NAME, "hostname"})};
     static const struct rtype rt = {"RT", FIELDS({F_U16, "preference"}, {F_NAME, "host"})};
+    /* RFC 1876 */
+    static const struct rtype loc = {"LOC", FIELDS({F_LOC, "location"})};
     /* RFC 3596 */
     static const struct rtype aaaa = {"AAAA", FIELDS({F_AAAA, "address"})};
     /* RFC 2782 */
@@ -163,6 +166,7 @@ static const struct rtype *rtype_of(uint16_t type)
     case DNS_TYPE_AFSDB: return &afsdb;
     case DNS_TYPE_RT: return &rt;
     case DNS_TYPE_AAAA: return &aaaa;
+    case DNS_TYPE_LOC: return &loc;
     case DNS_TYPE_SRV: return &srv;
     case DNS_TYPE_NAPTR: return &naptr;
     case DNS_TYPE_KX: return &kx;
@@ -269,16 +273,10 @@ static int need(struct rd_in *in, struct rd_out *o, const char *field)
     return 0;
 }
 
-/* "the 'x'" part of messages, the token cut short and made printable. */
+/* A token made printable for messages. */
 static const char *shown(const struct dns_token *t, char buf[48])
 {
-    size_t n = t->len < 40 ? t->len : 40;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)t->text[i];
-        buf[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    strcpy(buf + n, t->len > 40 ? "..." : "");
-    return buf;
+    return rd_shown(t->text, t->len, buf);
 }
 
 static int name_from_token(struct rd_in *in, struct rd_out *o, const struct dns_token *t,
@@ -557,6 +555,10 @@ static int field_from_text(struct rd_in *in, struct rd_out *o, const struct fiel
     }
     case F_BITMAP:
         return bitmap_from_text(in, o, f->name);
+    case F_LOC:
+        r = rd_loc_from_text(o, in->tok + in->i, in->ntok - in->i);
+        in->i = in->ntok;
+        return r;
     case F_SVCB:
         r = rd_svcb_from_text(o, in->tok + in->i, in->ntok - in->i);
         if (r == OP_E_SYNTAX)
@@ -648,7 +650,7 @@ static bool walk(const struct rtype *rt, const uint8_t *rd, size_t len, struct b
     for (const struct field *f = rt->f; f->t != F_END; f++) {
         size_t left = len - pos;
         const uint8_t *p = rd + pos;
-        if (f->t != F_BITMAP && f->t != F_SVCB && f->t != F_REST)
+        if (f->t != F_BITMAP && f->t != F_SVCB && f->t != F_REST && f->t != F_LOC)
             OUT(sp(b, &first));
         switch (f->t) {
         case F_U8: case F_ALG: case F_DIGEST:
@@ -781,6 +783,14 @@ static bool walk(const struct rtype *rt, const uint8_t *rd, size_t len, struct b
             }
             break;
         }
+        case F_LOC:
+            r = rd_loc_walk(p, left, b);
+            if (r == -ENOMEM)
+                goto oom;
+            if (r < 0)
+                return false;
+            pos = len;
+            break;
         case F_SVCB:
             r = rd_svcb_walk(p, left, b);
             if (r == -ENOMEM)

@@ -10,7 +10,7 @@
  * RFC 3597 section 5 (`\# 4 0a000001`), which is accepted for known types
  * too (then checked against the type's layout).
  *
- * Also read and printed: MD, MF, MB, MG, MR, MINFO, RP, AFSDB, RT, KX
+ * Also read and printed: LOC (RFC 1876), MD, MF, MB, MG, MR, MINFO, RP, AFSDB, RT, KX
  * (RFC 1035, 1183, 2230), DHCID (RFC 4701), OPENPGPKEY (RFC 7929), CSYNC
  * (RFC 7477), ZONEMD (RFC 8976), URI (RFC 7553), SPF (RFC 7208), SMIMEA
  * (RFC 8162), CDS and CDNSKEY (RFC 7344).

@@ -22,6 +22,17 @@ int rd_fail(struct rd_out *o, const char *fmt, ...)
     return OP_E_SYNTAX;
 }
 
+const char *rd_shown(const char *s, size_t len, char buf[48])
+{
+    size_t n = len < 40 ? len : 40;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    strcpy(buf + n, len > 40 ? "..." : "");
+    return buf;
+}
+
 int rd_put(struct rd_out *o, const void *p, size_t n)
 {
     if (o->cap - o->len < n)

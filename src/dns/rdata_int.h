@@ -28,6 +28,10 @@ struct rd_out {
 /* Format a sentence into o->err; returns OP_E_SYNTAX. */
 int rd_fail(struct rd_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* s[0..len) for a message: cut at 40 characters ("..." after), octets
+ * outside 0x20-0x7e as '?'. Returns buf. */
+const char *rd_shown(const char *s, size_t len, char buf[48]);
+
 /* Append n octets; -ENOSPC when they do not fit. */
 int rd_put(struct rd_out *o, const void *p, size_t n);
 int rd_put8(struct rd_out *o, unsigned v);
@@ -80,5 +84,10 @@ int rd_svcb_from_text(struct rd_out *o, const struct dns_token *tok, size_t ntok
 /* Check wire SvcParams p[0..len); with b non-NULL also print them, each
  * preceded by a space. Returns 0, -1 if malformed, or -ENOMEM. */
 int rd_svcb_walk(const uint8_t *p, size_t len, struct buf *b);
+
+/* LOC (RFC 1876): all the tokens of the record into its 16 octets; and
+ * the same check-and-print walk as rd_svcb_walk (without a leading space). */
+int rd_loc_from_text(struct rd_out *o, const struct dns_token *tok, size_t ntok);
+int rd_loc_walk(const uint8_t *p, size_t len, struct buf *b);
 
 #endif

@@ -67,9 +67,9 @@ static int param_split(struct rd_out *o, const struct dns_token *t, struct param
 {
     const char *eq = memchr(t->text, '=', t->len);
     size_t klen = eq ? (size_t)(eq - t->text) : t->len;
+    char sh[48];
     if (!key_from_text(t->text, klen, &p->key))
-        return rd_fail(o, "'%.*s' is not a parameter key", (int)(klen > 40 ? 40 : klen),
-                       t->text);
+        return rd_fail(o, "'%s' is not a parameter key", rd_shown(t->text, klen, sh));
     p->val = NULL;
     p->vlen = 0;
     p->quoted = false;
@@ -108,35 +108,36 @@ static int for_items(struct rd_out *o, const struct param *p, item_fn fn)
 
 static int item_v4(struct rd_out *o, const char *s, size_t len)
 {
-    char tmp[INET_ADDRSTRLEN];
+    char tmp[INET_ADDRSTRLEN], sh[48];
     uint8_t a[4];
-    if (len >= sizeof tmp)
-        return rd_fail(o, "ipv4hint '%.*s' is not an IPv4 address", (int)(len > 40 ? 40 : len), s);
+    if (len >= sizeof tmp || memchr(s, '\0', len))
+        return rd_fail(o, "ipv4hint '%s' is not an IPv4 address", rd_shown(s, len, sh));
     memcpy(tmp, s, len);
     tmp[len] = '\0';
     if (inet_pton(AF_INET, tmp, a) != 1)
-        return rd_fail(o, "ipv4hint '%s' is not an IPv4 address", tmp);
+        return rd_fail(o, "ipv4hint '%s' is not an IPv4 address", rd_shown(s, len, sh));
     return rd_put(o, a, 4);
 }
 
 static int item_v6(struct rd_out *o, const char *s, size_t len)
 {
-    char tmp[INET6_ADDRSTRLEN + 8];
+    char tmp[INET6_ADDRSTRLEN + 8], sh[48];
     uint8_t a[16];
-    if (len >= sizeof tmp)
-        return rd_fail(o, "ipv6hint '%.*s' is not an IPv6 address", (int)(len > 40 ? 40 : len), s);
+    if (len >= sizeof tmp || memchr(s, '\0', len))
+        return rd_fail(o, "ipv6hint '%s' is not an IPv6 address", rd_shown(s, len, sh));
     memcpy(tmp, s, len);
     tmp[len] = '\0';
     if (inet_pton(AF_INET6, tmp, a) != 1)
-        return rd_fail(o, "ipv6hint '%s' is not an IPv6 address", tmp);
+        return rd_fail(o, "ipv6hint '%s' is not an IPv6 address", rd_shown(s, len, sh));
     return rd_put(o, a, 16);
 }
 
 static int item_key(struct rd_out *o, const char *s, size_t len)
 {
     uint32_t k;
+    char sh[48];
     if (!key_from_text(s, len, &k))
-        return rd_fail(o, "mandatory '%.*s' is not a parameter key", (int)(len > 40 ? 40 : len), s);
+        return rd_fail(o, "mandatory '%s' is not a parameter key", rd_shown(s, len, sh));
     return rd_put16(o, k);
 }
 

@@ -17,6 +17,10 @@ struct vec {
 };
 
 static const struct vec vectors[] = {
+    /* RFC 1876 section 3's examples, as dig prints them */
+    {"LOC", "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m", "000016138b3cf018810cbce0009895b8", NULL},
+    {"LOC", "42 21 54 N 71 06 18 W -24m 30m", "0033161389172dd070be15f000988d20",
+     "42 21 54.000 N 71 6 18.000 W -24.00m 30m 10000m 10m"},
     /* algorithm and digest mnemonics are read, numbers printed */
     {"DS", "1 RSASHA256 SHA-256 AABB", "00010802aabb", "1 8 2 AABB"},
     {"DNSKEY", "257 3 ecdsap256sha256 AQID", "0101030d010203", "257 3 13 AQID"},
@@ -204,6 +208,17 @@ static const struct {
     {"SVCB", "1 . key01=1", "not a parameter key"},
     {"SVCB", "1 . no-default-alpn=x alpn=h2", "takes no value"},
     {"SVCB", "1 . ech", "ech needs"},
+    {"LOC", "91 N 0 E 0", "latitude '91'"},
+    {"LOC", "90 1 N 0 E 0", "beyond 90 degrees"},
+    {"LOC", "10 60 N 0 E 0", "minutes"},
+    {"LOC", "10 0 1.2345 N 0 E 0", "seconds"},
+    {"LOC", "10 X 0 E 0", "latitude 'X' is not a number of minutes"},
+    {"LOC", "10 N 0 0 0 0 0", "longitude needs degrees"},
+    {"LOC", "10 N 181 E 0", "longitude '181'"},
+    {"LOC", "10 N 0 E", "altitude is missing"},
+    {"LOC", "10 N 0 E -100000.01", "altitude '-100000.01'"},
+    {"LOC", "10 N 0 E 0 90000000.01m", "size '90000000.01m'"},
+    {"LOC", "10 N 0 E 0 1 2 3 4", "'4' is one field too many"},
     {"TYPE1234", "0a000001", "generic form"},
     {"TYPE1234", "\\# 3 0a000001", "not the 3 its length says"},
     {"TYPE1234", "\\# 4 0a00000", "odd number"},
@@ -257,6 +272,11 @@ TEST(dns_rdata_malformed_wire)
         {DNS_TYPE_SVCB, "\x00\x01\x00\x00\x00\x03\x00\x02\x00\x35\x00\x01\x00\x03\x02h2", 18,
          "\\# 18 000100000003000200350001000302683200"},
         {DNS_TYPE_CAA, "\x00\x00", 2, "\\# 2 0000"},
+        /* LOC: a size of zero with an exponent; version 1 */
+        {DNS_TYPE_LOC, "\x00\x05\x16\x13\x80\x00\x00\x00\x80\x00\x00\x00\x00\x98\x96\x80", 16,
+         "\\# 16 000516138000000080000000009896" "80"},
+        {DNS_TYPE_LOC, "\x01\x12\x16\x13\x80\x00\x00\x00\x80\x00\x00\x00\x00\x98\x96\x80", 16,
+         "\\# 16 011216138000000080000000009896" "80"},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         struct buf b = BUF_INIT;

@@ -305,7 +305,7 @@ TEST(dns_zonefile_data_zones)
         const char *file, *origin;
         unsigned records;
     } zones[] = {
-        {"tests/data/zones/example.test.zone", "example.test.", 64},
+        {"tests/data/zones/example.test.zone", "example.test.", 65},
         {"tests/data/zones/2.0.192.in-addr.arpa.zone", "2.0.192.in-addr.arpa.", 15},
         {"tests/data/zones/signed.test.zone", "signed.test.", 38},
     };
@@ -322,4 +322,46 @@ TEST(dns_zonefile_data_zones)
         CHECK_INT((int)c.roundtrip_bad, 0);
         buf_free(&err);
     }
+}
+
+TEST(dns_zonefile_lexer_corners)
+{
+    struct buf out = BUF_INIT, err = BUF_INIT;
+    const char *text =
+        "; only a comment ( with a paren\n"
+        "\n"
+        "   \t  \n"
+        "$TTL 60 ; comment after a directive\n"
+        "a\tTXT\tfoo\\\"bar foo\\;bar \"(x)\" ; ( ignored\n"
+        "b TXT ( ( \"nested\" ) \"parens\" )\n"
+        "c TXT (\n"
+        "  ; a comment line inside parentheses\n"
+        "  \"x\" )\n"
+        "d TXT \"a\"\"b\"\n"                          /* two strings, no blank */
+        "$ORIGIN .\n"
+        "top A 192.0.2.1\n"
+        "@ NS ns.example.test.\n";
+    int r = run(text, &out, &err);
+    if (r < 0)
+        fprintf(stderr, "    %s", buf_cstr(&err));
+    REQUIRE(r == 0);
+    CHECK_STR(buf_cstr(&out),
+              "a.example.test. 60 IN TXT \"foo\\\"bar\" \"foo;bar\" \"(x)\"\n"
+              "b.example.test. 60 IN TXT \"nested\" \"parens\"\n"
+              "c.example.test. 60 IN TXT \"x\"\n"
+              "d.example.test. 60 IN TXT \"a\" \"b\"\n"
+              "top. 60 IN A 192.0.2.1\n"
+              ". 60 IN NS ns.example.test.\n");
+    buf_clear(&out);
+    buf_clear(&err);
+    /* nothing at all, and only comments, are empty zones */
+    CHECK(run("", &out, &err) == 0);
+    CHECK(run("; nothing\n;\n", &out, &err) == 0);
+    CHECK_INT((int)buf_len(&out), 0);
+    /* a record's line is that of its first token; errors in RDATA report it */
+    buf_clear(&err);
+    CHECK(run("$TTL 60\n\n  \nx ( MX\n 10\n mail..x )\n", &out, &err) < 0);
+    CHECK_STR(buf_cstr(&err), "t.zone:4: MX: exchange 'mail..x' is not a domain name\n");
+    buf_free(&out);
+    buf_free(&err);
 }
