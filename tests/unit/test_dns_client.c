@@ -1,6 +1,7 @@
 /* Unit tests for src/dns/client.c: the query it builds, which responses
  * it takes as the answer (RFC 5452 section 9.1), resolv.conf reading, and
- * one whole exchange with a server on a loopback socket. */
+ * whole exchanges with servers on loopback sockets: a forged ID before the
+ * answer, silence, and TC over UDP answered over TCP. */
 #include "test.h"
 
 #include <arpa/inet.h>
@@ -230,7 +231,7 @@ static void *fake_server(void *arg)
 }
 
 struct seen {
-    int ignored, wrong_id, failed;
+    int ignored, wrong_id, failed, truncated;
 };
 
 static void count_event(void *arg, const struct dns_client_event *ev)
@@ -242,6 +243,8 @@ static void count_event(void *arg, const struct dns_client_event *ev)
         s->wrong_id++;
     if (ev->kind == DNS_CLIENT_TRY_FAILED)
         s->failed++;
+    if (ev->kind == DNS_CLIENT_TRUNCATED)
+        s->truncated++;
 }
 
 static int fake_socket(struct dns_server *srv)
@@ -306,4 +309,76 @@ TEST(dns_client_query_timeout)
     o.edns = true;                         /* a 1232-octet datagram would not fit */
     CHECK_INT(dns_client_query(&srv, &n, DNS_TYPE_A, DNS_CLASS_IN, &o, resp, sizeof resp, &r),
               -EINVAL);
+}
+
+/* ---- truncation: UDP says TC, TCP answers ------------------------------------------- */
+
+struct tc_fake {
+    int udp, tcp;
+};
+
+static void *tc_server(void *arg)
+{
+    struct tc_fake *f = arg;
+    uint8_t buf[600];
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof peer;
+    ssize_t n = recvfrom(f->udp, buf, 512, 0, (struct sockaddr *)&peer, &plen);
+    if (n < 12)
+        return NULL;
+    buf[2] |= 0x82;                        /* QR and TC */
+    sendto(f->udp, buf, (size_t)n, 0, (struct sockaddr *)&peer, plen);
+
+    int c = accept(f->tcp, NULL, NULL);
+    if (c < 0)
+        return NULL;
+    uint8_t len[2];
+    if (recv(c, len, 2, MSG_WAITALL) == 2) {
+        size_t ql = (size_t)(len[0] << 8 | len[1]);
+        if (ql <= 512 && recv(c, buf + 2, ql, MSG_WAITALL) == (ssize_t)ql) {
+            buf[0] = len[0];
+            buf[1] = len[1];
+            buf[4] |= 0x80;                /* QR, no TC */
+            send(c, buf, ql + 2, MSG_NOSIGNAL);
+        }
+    }
+    close(c);
+    return NULL;
+}
+
+TEST(dns_client_query_tc_then_tcp)
+{
+    struct dns_server srv;
+    struct tc_fake f = {-1, -1};
+    /* a UDP and a TCP socket on the same loopback port */
+    for (int i = 0; i < 20 && f.tcp < 0; i++) {
+        if (f.udp >= 0)
+            close(f.udp);
+        f.udp = fake_socket(&srv);
+        REQUIRE(f.udp >= 0);
+        int t = socket(AF_INET, SOCK_STREAM, 0);
+        if (t >= 0 && bind(t, (struct sockaddr *)&srv.addr, srv.len) == 0 && listen(t, 1) == 0)
+            f.tcp = t;
+        else if (t >= 0)
+            close(t);
+    }
+    REQUIRE(f.tcp >= 0);
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, tc_server, &f) == 0);
+    struct seen seen = {0};
+    struct dns_query_opts o = {.rd = true, .timeout_ms = 3000, .tries = 1,
+                               .on_event = count_event, .arg = &seen};
+    struct dns_name n = name_of("big.example.test.");
+    uint8_t resp[DNS_MSG_MAX];
+    struct dns_reply r;
+    int rc = dns_client_query(&srv, &n, DNS_TYPE_TXT, DNS_CLASS_IN, &o, resp, sizeof resp, &r);
+    pthread_join(th, NULL);
+    close(f.udp);
+    close(f.tcp);
+    REQUIRE(rc == 0);
+    CHECK(r.tcp);
+    CHECK_INT(r.tries, 2);                 /* one UDP send, one TCP connection */
+    CHECK_INT(seen.failed, 0);
+    CHECK_INT(seen.truncated, 1);
+    CHECK_INT(resp[2] & 0x82, 0x80);       /* the TCP answer: QR without TC */
 }
