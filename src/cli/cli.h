@@ -75,4 +75,8 @@ int cmd_dns(int argc, char **argv);
  * Returns the number of zones that failed. */
 int cli_check_zones(const struct settings *s);
 
+/* dig reads its own arguments (its -c is a class, as in BIND's dig) and
+ * uses no configuration. */
+int cmd_dig(int argc, char **argv);
+
 #endif

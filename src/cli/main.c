@@ -19,10 +19,11 @@ static const char usage[] =
     "  deliver   deliver a message from standard input into a mailbox\n"
     "  check     validate the configuration and the zone files\n"
     "  dns       DNS service commands: reload the zones of the running server\n"
+    "  dig       ask a DNS server a question and print the answer as dig does\n"
     "  version   print the version\n"
     "\n"
-    "Every command takes -c FILE (a config file) or --data DIR (a data\n"
-    "directory, default ./var); 'outpost COMMAND --help' says more.\n";
+    "Every command but dig takes -c FILE (a config file) or --data DIR (a\n"
+    "data directory, default ./var); 'outpost COMMAND --help' says more.\n";
 
 struct command {
     const char *name;
@@ -34,6 +35,7 @@ static const struct command commands[] = {
     {"user", cmd_user},
     {"deliver", cmd_deliver},
     {"check", cmd_check},
+    {"dig", cmd_dig},
     {"dns", cmd_dns},
 };
 
