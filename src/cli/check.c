@@ -58,7 +58,7 @@ int cmd_check(int argc, char **argv)
         bad++;
     }
     char err[512];
-    if (tls_check(s.cert_path, s.key_path, err, sizeof err) < 0) {
+    if (settings_need_tls(&s) && tls_check(s.cert_path, s.key_path, err, sizeof err) < 0) {
         fprintf(stderr, "%s: [tls] %s\n", s.config_path ? s.config_path : "config", err);
         bad++;
     }

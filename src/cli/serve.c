@@ -271,10 +271,13 @@ static void on_reload(void *arg)
     }
     buf_free(&errors);
     char err[512];
-    if (tls_reload(ns.cert_path, ns.key_path, ns.tls_min == TLS_MIN_13, err, sizeof err) < 0)
-        log_err("reload: %s; keeping the current certificate", err);
-    else
-        log_info("reload: certificate %s loaded", ns.cert_path);
+    /* Listeners change only at a restart, so the running ones decide. */
+    if (settings_need_tls(&rt->s)) {
+        if (tls_reload(ns.cert_path, ns.key_path, ns.tls_min == TLS_MIN_13, err, sizeof err) < 0)
+            log_err("reload: %s; keeping the current certificate", err);
+        else
+            log_info("reload: certificate %s loaded", ns.cert_path);
+    }
     if (strcmp(ns.data_dir, rt->s.data_dir) != 0)
         log_warn("reload: a new data directory takes effect only after a restart");
     if (!same_addrs(&ns.pop3_listen, &rt->s.pop3_listen) ||
@@ -344,7 +347,8 @@ int cmd_serve(int argc, char **argv)
     log_setup(s->log == 1 ? "syslog" : "stderr", (enum log_level)s->log_level);
 
     char err[512];
-    if (tls_reload(s->cert_path, s->key_path, s->tls_min == TLS_MIN_13, err, sizeof err) < 0) {
+    if (settings_need_tls(s) &&
+        tls_reload(s->cert_path, s->key_path, s->tls_min == TLS_MIN_13, err, sizeof err) < 0) {
         fprintf(stderr, "%s: [tls] %s\n", s->config_path ? s->config_path : "config", err);
         settings_free(s);
         return EXIT_BADCONF;

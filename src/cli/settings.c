@@ -45,7 +45,7 @@ const struct cfg_key settings_schema[] = {
 
     {"tls", "cert", CFG_STR, OFF(cert), "cert.pem", 0, 0, NULL,
      "PEM certificate chain, leaf first. Relative to the data directory. "
-     "Reloaded on SIGHUP."},
+     "Reloaded on SIGHUP. Needed only when a service speaking TLS (POP3) is on."},
     {"tls", "key", CFG_STR, OFF(key), "key.pem", 0, 0, NULL,
      "PEM private key of the certificate. Relative to the data directory."},
     {"tls", "min_version", CFG_ENUM, OFF(tls_min), "1.2", 0, 0, tls_versions,

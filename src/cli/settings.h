@@ -90,6 +90,14 @@ extern const size_t settings_ngroups;
 /* Load FILE (errors as "file:line: ..." lines into errors); resolves paths.
  * data_override (from --data) wins over the file's [server] data.
  * Returns the number of errors, or negative on I/O failure. */
+/* Whether any enabled service speaks TLS (POP3 has STLS on its plain
+ * listener too). Without one, no certificate is needed: a DNS-only server
+ * starts without [tls] files. */
+static inline bool settings_need_tls(const struct settings *s)
+{
+    return s->pop3_listen.n > 0 || s->pop3_listen_tls.n > 0;
+}
+
 int settings_load(struct settings *s, const char *path, const char *data_override,
                   struct buf *errors);
 void settings_free(struct settings *s);
