@@ -595,3 +595,25 @@ def test_embedded_default_answers_example_test(tmp_path):
     r = subprocess.run([OUTPOST_BIN, "check", "-c", str(data / "outpost.conf")],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_dns_only_server_needs_no_certificate(outpost_factory):
+    """With POP3 off no service speaks TLS, so `check` and `serve` go
+    without a certificate; with POP3 on, the missing certificate is an error."""
+    srv = outpost_factory(start=False)
+    srv.add_zone("example.test", zone_text())
+    (srv.data / "cert.pem").unlink()
+    (srv.data / "key.pem").unlink()
+    r = srv.cli("check")
+    assert r.returncode == 2 and b"[tls]" in r.stderr, r.stderr
+    srv.extra[("pop3", "listen")] = ""
+    srv.extra[("pop3", "listen_tls")] = ""
+    srv.write_config()
+    r = srv.cli("check")
+    assert r.returncode == 0, r.stderr
+    srv.starts += 1
+    with open(srv.stderr_path, "wb") as err:
+        srv.proc = subprocess.Popen([OUTPOST_BIN, "serve", "-c", str(srv.conf)],
+                                    stdout=subprocess.DEVNULL, stderr=err,
+                                    stdin=subprocess.DEVNULL)
+    assert rrset_texts(wait_answer(srv))[0].startswith("ns.example.test. hostmaster.")
