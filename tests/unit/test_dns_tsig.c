@@ -177,3 +177,144 @@ TEST(dns_tsig_dnspython_request_response)
         CHECK_INT(dns_tsig_verify_end(&cli), OP_E_AUTH);
     }
 }
+
+/* ---- messages we sign ------------------------------------------------------------ */
+
+/* A signed AXFR request for example.com with ID 0x4242, from a client
+ * context set up as tsig.h says. Returns its length. */
+static size_t make_request(const struct dns_tsig_key *k, struct dns_tsig_ctx *cli, uint8_t *buf,
+                           size_t cap, uint64_t now)
+{
+    struct dns_writer w;
+    struct dns_header h = {.id = 0x4242};
+    struct dns_name q = name_of("example.com.");
+    if (dns_writer_init(&w, buf, cap, &h) != 0 || dns_writer_reserve(&w, dns_tsig_size(k)) != 0 ||
+        dns_writer_question(&w, &q, DNS_TYPE_AXFR, DNS_CLASS_IN) != 0)
+        abort();
+    dns_writer_release(&w, dns_tsig_size(k));
+    memset(cli, 0, sizeof *cli);
+    cli->key = k;
+    if (dns_tsig_sign(&w, cli, now, true) != 0)
+        abort();
+    return dns_writer_len(&w);
+}
+
+/* Message i of a response to make_request's request: three A records,
+ * signed with srv unless sign is false. Returns its length, or a negative
+ * error from dns_tsig_sign. */
+static int make_response(struct dns_tsig_ctx *srv, int i, bool sign, uint8_t *buf, size_t cap,
+                         uint64_t now)
+{
+    struct dns_writer w;
+    struct dns_header h = {.id = 0x4242, .qr = 1, .aa = 1};
+    struct dns_name q = name_of("example.com.");
+    size_t res = dns_tsig_ctx_size(srv);
+    if (dns_writer_init(&w, buf, cap, &h) != 0 || dns_writer_reserve(&w, res) != 0 ||
+        dns_writer_question(&w, &q, DNS_TYPE_AXFR, DNS_CLASS_IN) != 0)
+        abort();
+    for (int j = 0; j < 3 && srv->error == 0; j++) {
+        char owner[64];
+        snprintf(owner, sizeof owner, "h%d.example.com.", 3 * i + j);
+        struct dns_name o = name_of(owner);
+        uint8_t a[4] = {192, 0, 2, (uint8_t)(3 * i + j + 1)};
+        if (dns_writer_rr(&w, DNS_SECTION_ANSWER, &o, DNS_TYPE_A, DNS_CLASS_IN, 3600, a, 4) != 0)
+            abort();
+    }
+    dns_writer_release(&w, res);
+    if (sign) {
+        int r = dns_tsig_sign(&w, srv, now, i == 0);
+        if (r < 0)
+            return r;
+    }
+    return (int)dns_writer_len(&w);
+}
+
+/* dnspython verifies a request and the messages of its response. */
+static const char py_verify[] =
+    "import sys, time\n"
+    "import dns.message, dns.name, dns.tsig\n"
+    "alg, secret, now, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]\n"
+    "time.time = lambda: now\n"
+    "key = dns.tsig.Key('xfr-key.', secret, alg + '.')\n"
+    "keyring = {dns.name.from_text('xfr-key.'): key}\n"
+    "wires = [bytes.fromhex(h) for h in open(path).read().split()]\n"
+    "q = dns.message.from_wire(wires[0], keyring=keyring)\n"
+    "assert q.had_tsig\n"
+    "ctx = None\n"
+    "for w in wires[1:]:\n"
+    "    m = dns.message.from_wire(w, keyring=keyring, request_mac=q.mac, xfr=True,\n"
+    "                              tsig_ctx=ctx, multi=True, one_rr_per_rrset=True)\n"
+    "    assert m.had_tsig\n"
+    "    ctx = m.tsig_ctx\n"
+    "print('ok')\n";
+
+static bool have_dnspython(void)
+{
+    return system("/usr/bin/python3 -c 'import dns.tsig' >/dev/null 2>&1") == 0;
+}
+
+static void put_hex(FILE *f, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%02x", p[i]);
+    fputc('\n', f);
+}
+
+TEST(dns_tsig_sign_roundtrip)
+{
+    bool py = have_dnspython();
+    if (!py)
+        fprintf(stderr, "    (no dnspython: our signatures are checked by ourselves only)\n");
+    for (size_t i = 0; i < NVECS; i++) {
+        const struct vec *v = &vecs[i];
+        struct dns_tsig_key k;
+        key_of(v, &k);
+        uint8_t req[512], resp[4][1024];
+        size_t resp_len[4];
+        struct dns_tsig_ctx cli, srv;
+        size_t req_len = make_request(&k, &cli, req, sizeof req, NOW);
+        CHECK_INT(cli.mac_len, v->mac_len);
+        CHECK_INT(cli.orig_id, 0x4242);
+
+        /* The TSIG RR is last, uncompressed, and takes what we said. */
+        struct parsed p;
+        REQUIRE(parse(&p, req, req_len) == 0);
+        const struct dns_rr *t = &p.m.rr[p.m.nrr - 1];
+        CHECK_INT(t->type, DNS_TYPE_TSIG);
+        CHECK_INT(req_len - DNS_HEADER_SIZE - 17 + 6, dns_tsig_size(&k));
+
+        CHECK_INT(dns_tsig_verify_request(&p.m, &k, 1, NOW + 5, &srv), 1);
+        CHECK_INT(memcmp(srv.mac, cli.mac, cli.mac_len), 0);
+        for (int j = 0; j < 4; j++) {
+            int n = make_response(&srv, j, true, resp[j], sizeof resp[j], NOW + 5 + j);
+            REQUIRE(n > 0);
+            resp_len[j] = (size_t)n;
+            REQUIRE(parse(&p, resp[j], resp_len[j]) == 0);
+            CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW + 10, j == 0), 1);
+        }
+        CHECK_INT(dns_tsig_verify_end(&cli), 0);
+
+        if (!py)
+            continue;
+        char script[512], data[512], cmd[2048], alg[32];
+        pathf(script, sizeof script, "%s/verify.py", test_tmpdir());
+        pathf(data, sizeof data, "%s/msgs-%zu", test_tmpdir(), i);
+        FILE *f = fopen(script, "w");
+        REQUIRE(f && fputs(py_verify, f) >= 0 && fclose(f) == 0);
+        f = fopen(data, "w");
+        REQUIRE(f);
+        put_hex(f, req, req_len);
+        for (int j = 0; j < 4; j++)
+            put_hex(f, resp[j], resp_len[j]);
+        REQUIRE(fclose(f) == 0);
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s %llu %s", script, alg_text(v, alg),
+                 v->secret, (unsigned long long)NOW + 10, data);
+        FILE *out = popen(cmd, "r");
+        REQUIRE(out);
+        char line[64] = "";
+        if (!fgets(line, sizeof line, out))
+            line[0] = 0;
+        CHECK(pclose(out) == 0);
+        CHECK_STR(line, "ok\n");
+    }
+}
