@@ -318,3 +318,194 @@ TEST(dns_tsig_sign_roundtrip)
         CHECK_STR(line, "ok\n");
     }
 }
+
+/* ---- refusals: server side ----------------------------------------------------------- */
+
+/* Where the TSIG RR of a message we made starts, and its RDATA. */
+static void tsig_at(const uint8_t *msg, size_t len, size_t *owner, size_t *rdata)
+{
+    struct parsed p;
+    if (parse(&p, msg, len) != 0 || p.m.nrr == 0)
+        abort();
+    *owner = p.m.rr[p.m.nrr - 1].owner;
+    *rdata = p.m.rr[p.m.nrr - 1].rdata;
+}
+
+/* Copy of a signed request whose MAC is cut to (or padded to) mac_len. */
+static size_t with_mac_len(const uint8_t *req, size_t len, size_t mac_len, uint8_t *out)
+{
+    size_t owner, rd;
+    tsig_at(req, len, &owner, &rd);
+    size_t at = rd + (size_t)dns_name_from_wire(NULL, req + rd, len - rd) + 8;
+    size_t old = (size_t)(req[at] << 8 | req[at + 1]);
+    memcpy(out, req, at);
+    out[at] = (uint8_t)(mac_len >> 8);
+    out[at + 1] = (uint8_t)mac_len;
+    memset(out + at + 2, 0xAA, mac_len);
+    memcpy(out + at + 2, req + at + 2, mac_len < old ? mac_len : old);
+    size_t rest = len - (at + 2 + old);
+    memcpy(out + at + 2 + mac_len, req + at + 2 + old, rest);
+    size_t n = at + 2 + mac_len + rest;
+    size_t rdlen = n - rd;
+    out[rd - 2] = (uint8_t)(rdlen >> 8);
+    out[rd - 1] = (uint8_t)rdlen;
+    return n;
+}
+
+static int verify_req(const uint8_t *msg, size_t len, const struct dns_tsig_key *keys, size_t n,
+                      uint64_t now, struct dns_tsig_ctx *ctx)
+{
+    struct parsed p;
+    if (parse(&p, msg, len) != 0)
+        return -1000;
+    return dns_tsig_verify_request(&p.m, keys, n, now, ctx);
+}
+
+/* Read back the TSIG RR of an answer: its error, MAC size, Time Signed
+ * and Other Data. */
+struct tsig_seen {
+    uint16_t error, mac_len, other_len;
+    uint64_t time, other;
+};
+
+static struct tsig_seen read_tsig(const uint8_t *msg, size_t len)
+{
+    struct tsig_seen s = {0};
+    size_t owner, rd;
+    tsig_at(msg, len, &owner, &rd);
+    const uint8_t *p = msg + rd + dns_name_from_wire(NULL, msg + rd, len - rd);
+    for (int i = 0; i < 6; i++)
+        s.time = s.time << 8 | p[i];
+    s.mac_len = (uint16_t)(p[8] << 8 | p[9]);
+    p += 10 + s.mac_len + 2;
+    s.error = (uint16_t)(p[0] << 8 | p[1]);
+    s.other_len = (uint16_t)(p[2] << 8 | p[3]);
+    for (int i = 0; i < s.other_len && i < 8; i++)
+        s.other = s.other << 8 | p[4 + i];
+    return s;
+}
+
+TEST(dns_tsig_request_refused)
+{
+    struct dns_tsig_key k, other, wrong;
+    char err[128];
+    key_of(&vecs[0], &k);
+    REQUIRE(dns_tsig_key_init(&other, "other-key", "hmac-sha256", vecs[0].secret, err,
+                              sizeof err) == 0);
+    REQUIRE(dns_tsig_key_init(&wrong, "xfr-key", "hmac-sha256", "d3Jvbmc=", err,
+                              sizeof err) == 0);
+    struct dns_tsig_key sha1 = k;
+    sha1.alg = DNS_TSIG_HMAC_SHA1;
+    uint8_t req[512], bad[600], ans[512];
+    struct dns_tsig_ctx cli, srv;
+    size_t len = make_request(&k, &cli, req, sizeof req, NOW);
+
+    /* Unsigned: nothing to do. */
+    uint8_t plain[512];
+    size_t owner, rd;
+    tsig_at(req, len, &owner, &rd);
+    memcpy(plain, req, owner);
+    plain[11] = 0;
+    CHECK_INT(verify_req(plain, owner, &k, 1, NOW, &srv), 0);
+    CHECK(srv.key == NULL);
+
+    /* Key: unknown name, or known name with another algorithm. */
+    CHECK_INT(verify_req(req, len, &other, 1, NOW, &srv), -DNS_RCODE_NOTAUTH);
+    CHECK_INT(srv.error, DNS_RCODE_BADKEY);
+    CHECK(srv.key == NULL);
+    CHECK_INT(verify_req(req, len, &sha1, 1, NOW, &srv), -DNS_RCODE_NOTAUTH);
+    CHECK_INT(srv.error, DNS_RCODE_BADKEY);
+    /* The answer is unsigned and names the request's key (section 5.3.2). */
+    int n = make_response(&srv, 0, true, ans, sizeof ans, NOW);
+    REQUIRE(n > 0);
+    struct tsig_seen s = read_tsig(ans, (size_t)n);
+    CHECK_INT(s.error, DNS_RCODE_BADKEY);
+    CHECK_INT(s.mac_len, 0);
+    struct parsed p;
+    REQUIRE(parse(&p, ans, (size_t)n) == 0);
+    struct dns_name kn;
+    REQUIRE(dns_rr_owner(&p.m, &p.m.rr[p.m.nrr - 1], &kn) == 0);
+    CHECK(dns_name_equal(&kn, &k.name));
+    /* ... which the client refuses, telling why. */
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, true), OP_E_AUTH);
+    CHECK_INT(cli.error, DNS_RCODE_BADKEY);
+
+    /* MAC: wrong secret, or a message changed after signing. */
+    CHECK_INT(verify_req(req, len, &wrong, 1, NOW, &srv), -DNS_RCODE_NOTAUTH);
+    CHECK_INT(srv.error, DNS_RCODE_BADSIG);
+    n = make_response(&srv, 0, true, ans, sizeof ans, NOW);
+    REQUIRE(n > 0);
+    s = read_tsig(ans, (size_t)n);
+    CHECK_INT(s.error, DNS_RCODE_BADSIG);
+    CHECK_INT(s.mac_len, 0);
+    for (size_t i = 0; i < owner; i++) {
+        /* The ID is not covered (Original ID is, in its place); the flags
+         * and the question, in any case of its letters, are. */
+        bool letter = (req[i] | 0x20) >= 'a' && (req[i] | 0x20) <= 'z';
+        if (i >= 4 && !letter)
+            continue;
+        memcpy(bad, req, len);
+        bad[i] ^= letter && i >= 12 ? 0x20 : 0x01;
+        CHECK_INT(verify_req(bad, len, &k, 1, NOW, &srv), i < 2 ? 1 : -DNS_RCODE_NOTAUTH);
+    }
+    /* Nor the MAC's own octets, the other TSIG fields. */
+    for (size_t i = rd; i < len; i++) {
+        memcpy(bad, req, len);
+        bad[i] ^= 0x01;
+        int r = verify_req(bad, len, &k, 1, NOW, &srv);
+        CHECK(r < 0);
+    }
+    /* Bad signatures are found before bad times (section 5.2). */
+    CHECK_INT(verify_req(req, len, &wrong, 1, NOW + 1000, &srv), -DNS_RCODE_NOTAUTH);
+    CHECK_INT(srv.error, DNS_RCODE_BADSIG);
+
+    /* Time: within Fudge (300 s) either way, not beyond. */
+    CHECK_INT(verify_req(req, len, &k, 1, NOW + 300, &srv), 1);
+    CHECK_INT(verify_req(req, len, &k, 1, NOW - 300, &srv), 1);
+    CHECK_INT(verify_req(req, len, &k, 1, NOW - 301, &srv), -DNS_RCODE_NOTAUTH);
+    CHECK_INT(verify_req(req, len, &k, 1, NOW + 301, &srv), -DNS_RCODE_NOTAUTH);
+    CHECK_INT(srv.error, DNS_RCODE_BADTIME);
+    CHECK(srv.key == &k);
+    /* The BADTIME answer is signed, carries the request's Time Signed and
+     * our time in Other Data (section 5.2.3). */
+    n = make_response(&srv, 0, true, ans, sizeof ans, NOW + 301);
+    REQUIRE(n > 0);
+    s = read_tsig(ans, (size_t)n);
+    CHECK_INT(s.error, DNS_RCODE_BADTIME);
+    CHECK_INT(s.mac_len, 32);
+    CHECK_INT(s.time, NOW);
+    CHECK_INT(s.other_len, 6);
+    CHECK_INT(s.other, NOW + 301);
+    REQUIRE(parse(&p, ans, (size_t)n) == 0);
+    make_request(&k, &cli, req, sizeof req, NOW);
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, true), OP_E_AUTH);
+    CHECK_INT(cli.error, DNS_RCODE_BADTIME);
+
+    /* Truncated MACs: refused with BADTRUNC once the prefix verified,
+     * BADSIG under the floor of 10 octets or half the hash, FORMERR over
+     * the hash's length (section 5.2.2.1). */
+    size_t blen = with_mac_len(req, len, 16, bad);
+    CHECK_INT(verify_req(bad, blen, &k, 1, NOW, &srv), -DNS_RCODE_NOTAUTH);
+    CHECK_INT(srv.error, DNS_RCODE_BADTRUNC);
+    n = make_response(&srv, 0, true, ans, sizeof ans, NOW);
+    REQUIRE(n > 0);
+    s = read_tsig(ans, (size_t)n);
+    CHECK_INT(s.error, DNS_RCODE_BADTRUNC);
+    CHECK_INT(s.mac_len, 32);
+    blen = with_mac_len(req, len, 15, bad);
+    CHECK_INT(verify_req(bad, blen, &k, 1, NOW, &srv), -DNS_RCODE_NOTAUTH);
+    CHECK_INT(srv.error, DNS_RCODE_BADSIG);
+    blen = with_mac_len(req, len, 0, bad);
+    CHECK_INT(verify_req(bad, blen, &k, 1, NOW, &srv), -DNS_RCODE_NOTAUTH);
+    CHECK_INT(srv.error, DNS_RCODE_BADSIG);
+    blen = with_mac_len(req, len, 33, bad);
+    CHECK_INT(verify_req(bad, blen, &k, 1, NOW, &srv), -DNS_RCODE_FORMERR);
+    blen = with_mac_len(req, len, 32, bad);
+    CHECK_INT(verify_req(bad, blen, &k, 1, NOW, &srv), 1);
+    /* A wrong prefix is a bad signature, not a truncation. */
+    uint8_t bad2[600];
+    bad[blen - 7 - 31] ^= 1;                /* the MAC's first octet */
+    blen = with_mac_len(bad, blen, 16, bad2);
+    CHECK_INT(verify_req(bad2, blen, &k, 1, NOW, &srv), -DNS_RCODE_NOTAUTH);
+    CHECK_INT(srv.error, DNS_RCODE_BADSIG);
+}
