@@ -509,3 +509,225 @@ TEST(dns_tsig_request_refused)
     CHECK_INT(verify_req(bad2, blen, &k, 1, NOW, &srv), -DNS_RCODE_NOTAUTH);
     CHECK_INT(srv.error, DNS_RCODE_BADSIG);
 }
+
+/* The TSIG RR must be the one last RR of the message (section 5.2), with
+ * CLASS ANY and TTL 0 (section 4.2), and its RDATA must add up. */
+TEST(dns_tsig_request_misplaced)
+{
+    struct dns_tsig_key k;
+    key_of(&vecs[0], &k);
+    uint8_t req[512], bad[1024];
+    struct dns_tsig_ctx cli, srv;
+    size_t len = make_request(&k, &cli, req, sizeof req, NOW);
+    size_t owner, rd;
+    tsig_at(req, len, &owner, &rd);
+    static const uint8_t a_rr[] = {0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1};
+
+    /* An RR after it. */
+    memcpy(bad, req, len);
+    memcpy(bad + len, a_rr, sizeof a_rr);
+    bad[11]++;
+    CHECK_INT(verify_req(bad, len + sizeof a_rr, &k, 1, NOW, &srv), -DNS_RCODE_FORMERR);
+    /* Two of them. */
+    memcpy(bad, req, len);
+    memcpy(bad + len, req + owner, len - owner);
+    bad[11]++;
+    CHECK_INT(verify_req(bad, len + len - owner, &k, 1, NOW, &srv), -DNS_RCODE_FORMERR);
+    /* In the answer section. */
+    memcpy(bad, req, len);
+    bad[7] = 1;
+    bad[11] = 0;
+    CHECK_INT(verify_req(bad, len, &k, 1, NOW, &srv), -DNS_RCODE_FORMERR);
+    /* In the authority section. */
+    memcpy(bad, req, len);
+    bad[9] = 1;
+    bad[11] = 0;
+    CHECK_INT(verify_req(bad, len, &k, 1, NOW, &srv), -DNS_RCODE_FORMERR);
+    /* Octets after it. */
+    memcpy(bad, req, len);
+    bad[len] = 0;
+    CHECK_INT(verify_req(bad, len + 1, &k, 1, NOW, &srv), -DNS_RCODE_FORMERR);
+    /* CLASS other than ANY, TTL other than 0. */
+    size_t type_at = owner + (size_t)dns_name_from_wire(NULL, req + owner, len - owner);
+    memcpy(bad, req, len);
+    bad[type_at + 3] = DNS_CLASS_IN;
+    CHECK_INT(verify_req(bad, len, &k, 1, NOW, &srv), -DNS_RCODE_FORMERR);
+    memcpy(bad, req, len);
+    bad[type_at + 7] = 1;
+    CHECK_INT(verify_req(bad, len, &k, 1, NOW, &srv), -DNS_RCODE_FORMERR);
+    /* Other Len beyond the RDATA, or short of it. */
+    memcpy(bad, req, len);
+    bad[len - 1] = 1;
+    CHECK_INT(verify_req(bad, len, &k, 1, NOW, &srv), -DNS_RCODE_FORMERR);
+    memcpy(bad, req, len);
+    bad[len] = 0;
+    bad[rd - 1]++;
+    CHECK_INT(verify_req(bad, len + 1, &k, 1, NOW, &srv), -DNS_RCODE_FORMERR);
+    /* RDATA cut inside the fixed fields, or inside the MAC. */
+    for (size_t cut = 1; cut < len - rd; cut++) {
+        memcpy(bad, req, len);
+        size_t rdlen = len - rd - cut;
+        bad[rd - 2] = (uint8_t)(rdlen >> 8);
+        bad[rd - 1] = (uint8_t)rdlen;
+        int r = verify_req(bad, len - cut, &k, 1, NOW, &srv);
+        CHECK(r == -DNS_RCODE_FORMERR || r == -1000);
+    }
+    /* A compressed algorithm name (RFC 3597 section 4: never). */
+    size_t n = 0;
+    memcpy(bad, req, rd);
+    n = rd;
+    bad[n++] = 0xC0;
+    bad[n++] = 12;                      /* "example.com.": any name will do */
+    size_t alg_len = (size_t)dns_name_from_wire(NULL, req + rd, len - rd);
+    memcpy(bad + n, req + rd + alg_len, len - rd - alg_len);
+    n += len - rd - alg_len;
+    bad[rd - 2] = (uint8_t)((n - rd) >> 8);
+    bad[rd - 1] = (uint8_t)(n - rd);
+    CHECK_INT(verify_req(bad, n, &k, 1, NOW, &srv), -DNS_RCODE_FORMERR);
+    /* The untouched request still verifies, and a question of type TSIG
+     * is no TSIG RR. */
+    CHECK_INT(verify_req(req, len, &k, 1, NOW, &srv), 1);
+    memcpy(bad, req, owner);
+    bad[11] = 0;
+    bad[owner - 3] = DNS_TYPE_TSIG;
+    CHECK_INT(verify_req(bad, owner, &k, 1, NOW, &srv), 0);
+}
+
+/* ---- refusals: client side ------------------------------------------------------------ */
+
+TEST(dns_tsig_response_refused)
+{
+    struct dns_tsig_key k, k2;
+    char err[128];
+    key_of(&vecs[0], &k);
+    REQUIRE(dns_tsig_key_init(&k2, "xfr-key-2", "hmac-sha256", vecs[0].secret, err,
+                              sizeof err) == 0);
+    uint8_t req[512], msg[1024];
+    struct dns_tsig_ctx cli, cli0, srv, srv0;
+    struct parsed p;
+    size_t len = make_request(&k, &cli0, req, sizeof req, NOW);
+    REQUIRE(verify_req(req, len, &k, 1, NOW, &srv0) == 1);
+
+    /* More than 99 unsigned messages in a row. */
+    cli = cli0;
+    srv = srv0;
+    int n = make_response(&srv, 0, true, msg, sizeof msg, NOW);
+    REQUIRE(n > 0 && parse(&p, msg, (size_t)n) == 0);
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, true), 1);
+    n = make_response(&srv, 1, false, msg, sizeof msg, NOW);
+    REQUIRE(n > 0 && parse(&p, msg, (size_t)n) == 0);
+    for (int i = 0; i < 99; i++)
+        CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, false), 0);
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, false), OP_E_AUTH);
+    /* Nothing verifies after a refusal. */
+    n = make_response(&srv, 2, true, msg, sizeof msg, NOW);
+    REQUIRE(n > 0 && parse(&p, msg, (size_t)n) == 0);
+    CHECK(dns_tsig_verify_response(&p.m, &cli, NOW, false) < 0);
+    CHECK_INT(dns_tsig_verify_end(&cli), OP_E_AUTH);
+
+    /* The first message unsigned. */
+    cli = cli0;
+    srv = srv0;
+    n = make_response(&srv, 0, false, msg, sizeof msg, NOW);
+    REQUIRE(n > 0 && parse(&p, msg, (size_t)n) == 0);
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, true), OP_E_AUTH);
+
+    /* The final message unsigned: the caller learns it at the end. */
+    cli = cli0;
+    srv = srv0;
+    n = make_response(&srv, 0, true, msg, sizeof msg, NOW);
+    REQUIRE(n > 0 && parse(&p, msg, (size_t)n) == 0);
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, true), 1);
+    n = make_response(&srv, 1, false, msg, sizeof msg, NOW);
+    REQUIRE(n > 0 && parse(&p, msg, (size_t)n) == 0);
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, false), 0);
+    CHECK_INT(dns_tsig_verify_end(&cli), OP_E_AUTH);
+
+    /* Signed for another request (its MAC differs). */
+    uint8_t req2[512];
+    struct dns_tsig_ctx cli2;
+    size_t len2 = make_request(&k, &cli2, req2, sizeof req2, NOW + 1);
+    cli = cli0;
+    REQUIRE(verify_req(req2, len2, &k, 1, NOW, &srv) == 1);
+    n = make_response(&srv, 0, true, msg, sizeof msg, NOW);
+    REQUIRE(n > 0 && parse(&p, msg, (size_t)n) == 0);
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, true), OP_E_AUTH);
+
+    /* Continuation messages in the wrong order, or one signed as first. */
+    cli = cli0;
+    srv = srv0;
+    uint8_t m0[1024], m1[1024];
+    int n0 = make_response(&srv, 0, true, m0, sizeof m0, NOW);
+    int n1 = make_response(&srv, 1, true, m1, sizeof m1, NOW);
+    REQUIRE(n0 > 0 && n1 > 0 && parse(&p, m1, (size_t)n1) == 0);
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, true), OP_E_AUTH);
+    cli = cli0;
+    REQUIRE(parse(&p, m0, (size_t)n0) == 0);
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, false), OP_E_AUTH);
+
+    /* Signed with another key of the same secret. */
+    cli = cli0;
+    srv = srv0;
+    srv.key = &k2;
+    n = make_response(&srv, 0, true, msg, sizeof msg, NOW);
+    REQUIRE(n > 0 && parse(&p, msg, (size_t)n) == 0);
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, true), OP_E_AUTH);
+
+    /* Signed too long ago. */
+    cli = cli0;
+    srv = srv0;
+    n = make_response(&srv, 0, true, msg, sizeof msg, NOW);
+    REQUIRE(n > 0 && parse(&p, msg, (size_t)n) == 0);
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW + 301, true), OP_E_AUTH);
+
+    /* Changed on the way. */
+    cli = cli0;
+    msg[13] ^= 0x20;
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, true), OP_E_AUTH);
+
+    /* A context that signed nothing verifies nothing. */
+    struct dns_tsig_ctx none = {0};
+    CHECK_INT(dns_tsig_verify_response(&p.m, &none, NOW, true), -EINVAL);
+    none.key = &k;
+    CHECK_INT(dns_tsig_verify_response(&p.m, &none, NOW, true), -EINVAL);
+
+    /* A transfer abandoned with unsigned messages pending frees them. */
+    cli = cli0;
+    srv = srv0;
+    n = make_response(&srv, 0, true, msg, sizeof msg, NOW);
+    REQUIRE(n > 0 && parse(&p, msg, (size_t)n) == 0);
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, true), 1);
+    n = make_response(&srv, 1, false, msg, sizeof msg, NOW);
+    REQUIRE(n > 0 && parse(&p, msg, (size_t)n) == 0);
+    CHECK_INT(dns_tsig_verify_response(&p.m, &cli, NOW, false), 0);
+    CHECK(cli.run != NULL);
+    dns_tsig_ctx_clear(&cli);
+    CHECK(cli.run == NULL);
+}
+
+/* Signing takes the room dns_tsig_size() promised, and no more is needed;
+ * without room, the message stays as it was. */
+TEST(dns_tsig_sign_room)
+{
+    for (size_t i = 0; i < NVECS; i++) {
+        struct dns_tsig_key k;
+        key_of(&vecs[i], &k);
+        uint8_t buf[512];
+        struct dns_writer w;
+        struct dns_header h = {.id = 7};
+        struct dns_name q = name_of("example.com.");
+        size_t need = 12 + 17 + dns_tsig_size(&k) - 6;
+        for (size_t limit = need - 2; limit <= need; limit++) {
+            REQUIRE(dns_writer_init(&w, buf, limit, &h) == 0);
+            REQUIRE(dns_writer_question(&w, &q, DNS_TYPE_SOA, DNS_CLASS_IN) == 0);
+            struct dns_tsig_ctx cli = {.key = &k};
+            int r = dns_tsig_sign(&w, &cli, NOW, true);
+            CHECK_INT(r, limit == need ? 0 : -EMSGSIZE);
+            CHECK_INT(dns_writer_len(&w), limit == need ? need : 29);
+            CHECK_INT(buf[11], limit == need ? 1 : 0);
+        }
+        struct dns_tsig_ctx none = {0};
+        REQUIRE(dns_writer_init(&w, buf, sizeof buf, &h) == 0);
+        CHECK_INT(dns_tsig_sign(&w, &none, NOW, true), -EINVAL);
+    }
+}
