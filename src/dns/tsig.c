@@ -446,14 +446,25 @@ int dns_tsig_sign(struct dns_writer *w, struct dns_tsig_ctx *ctx, uint64_t now, 
         mac_len = (size_t)n;
     }
 
+    /* The whole RR uncompressed, owner included: the writer would point
+     * the key name at an earlier copy, so the RR goes in with the root as
+     * owner and key.len - 1 more octets of RDATA, and is then laid out
+     * again in the same octets with the key name in front. */
     size_t rdlen = alg.len + TSIG_FIXED + mac_len + other_len;
+    struct dns_name root;
+    dns_name_set_root(&root);
     uint8_t *p;
-    int r = dns_writer_rr_raw(w, DNS_SECTION_ADDITIONAL, &key, DNS_TYPE_TSIG, DNS_CLASS_ANY, 0,
-                              rdlen, &p);
+    int r = dns_writer_rr_raw(w, DNS_SECTION_ADDITIONAL, &root, DNS_TYPE_TSIG, DNS_CLASS_ANY, 0,
+                              rdlen + key.len - 1, &p);
     if (r < 0) {
         OPENSSL_cleanse(mac, sizeof mac);
         return r;
     }
+    uint8_t *rr = p - 1 - RR_FIXED;
+    memmove(rr + key.len, rr + 1, RR_FIXED);
+    memcpy(rr, key.wire, key.len);
+    p = rr + key.len + RR_FIXED;
+    put16(p - 2, (uint16_t)rdlen);
     memcpy(p, alg.wire, alg.len);
     p += alg.len;
     put48(p, time);

@@ -731,3 +731,24 @@ TEST(dns_tsig_sign_room)
         CHECK_INT(dns_tsig_sign(&w, &none, NOW, true), -EINVAL);
     }
 }
+
+/* A key named like a name already in the message: the TSIG RR's owner is
+ * still written in full (section 4.2's RR is never compressed here), and
+ * the message still verifies. */
+TEST(dns_tsig_owner_uncompressed)
+{
+    struct dns_tsig_key k;
+    char err[128];
+    REQUIRE(dns_tsig_key_init(&k, "example.com", "hmac-sha256", vecs[0].secret, err,
+                              sizeof err) == 0);
+    uint8_t req[512];
+    struct dns_tsig_ctx cli, srv;
+    size_t len = make_request(&k, &cli, req, sizeof req, NOW);
+    size_t owner, rd;
+    tsig_at(req, len, &owner, &rd);
+    CHECK_INT(owner, 12 + 17);
+    CHECK_INT(memcmp(req + owner, k.name.wire, k.name.len), 0);
+    CHECK_INT(rd, owner + k.name.len + 10);
+    CHECK_INT(len - owner + 6, dns_tsig_size(&k));
+    CHECK_INT(verify_req(req, len, &k, 1, NOW, &srv), 1);
+}
