@@ -412,11 +412,13 @@ int dns_tsig_sign(struct dns_writer *w, struct dns_tsig_ctx *ctx, uint64_t now, 
         key = k->name;
         alg_wire(k->alg, &alg);
     }
-    /* A client's request: no prior MAC, and it is its own Original ID. */
+    /* A client's request: no prior MAC, and it is its own Original ID.
+     * Until a signed response arrives, the conversation is one message
+     * short of a verified end (dns_tsig_verify_end). */
     if (k && first && ctx->mac_len == 0 && !unsigned_err) {
         ctx->orig_id = get16(w->buf);
         ctx->error = 0;
-        ctx->unsigned_run = 0;
+        ctx->unsigned_run = 1;
         ctx->run = NULL;
     }
 

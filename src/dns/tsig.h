@@ -55,7 +55,9 @@ struct dns_tsig_ctx {
                                       * its key is unknown (error BADKEY) */
     uint8_t mac[DNS_TSIG_MAXMAC];    /* the last MAC sent or checked */
     size_t mac_len;
-    unsigned unsigned_run;           /* messages in a row without TSIG (client side) */
+    unsigned unsigned_run;           /* client side: messages in a row without
+                                      * TSIG (1 from the request on, until the
+                                      * first signed response) */
     uint16_t error;                  /* TSIG error to report (BADSIG, BADKEY, BADTIME, ...) */
     uint16_t orig_id;                /* the request's Original ID */
     uint64_t time_signed;            /* of the request, echoed in BADTIME answers */

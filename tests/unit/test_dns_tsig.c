@@ -293,6 +293,8 @@ TEST(dns_tsig_sign_roundtrip)
         size_t req_len = make_request(&k, &cli, req, sizeof req, NOW);
         CHECK_INT(cli.mac_len, v->mac_len);
         CHECK_INT(cli.orig_id, 0x4242);
+        struct dns_tsig_ctx nothing = cli;     /* no response is no verified response */
+        CHECK_INT(dns_tsig_verify_end(&nothing), OP_E_AUTH);
 
         /* The TSIG RR is last, uncompressed, and takes what we said. */
         struct parsed p;
