@@ -15,6 +15,7 @@
  */
 #include "dns/tsig.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -153,13 +154,22 @@ size_t dns_tsig_ctx_size(const struct dns_tsig_ctx *ctx)
 
 /* ---- MAC --------------------------------------------------------------------- */
 
+/* OpenSSL's HMAC, fetched once for the process (a fetch takes a lock in
+ * the method store; every request would otherwise pay for it). */
+static EVP_MAC *hmac;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void hmac_fetch(void)
+{
+    hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
 static EVP_MAC_CTX *mac_begin(const struct dns_tsig_key *k)
 {
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!mac)
+    pthread_once(&hmac_once, hmac_fetch);
+    if (!hmac)
         return NULL;
-    EVP_MAC_CTX *c = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac);            /* the context holds its own reference */
+    EVP_MAC_CTX *c = EVP_MAC_CTX_new(hmac);
     if (!c)
         return NULL;
     OSSL_PARAM params[] = {
