@@ -28,7 +28,7 @@
 #include "base/err.h"
 #include "dns/consts.h"
 
-/* What we sign with: 300 s is what RFC 8945 section 10 recommends. */
+/* The Fudge we sign with: 300 s, the value RFC 8945 recommends. */
 #define TSIG_FUDGE 300
 
 /* Section 5.3.1: at most 99 unsigned messages in a row in a transfer. */
