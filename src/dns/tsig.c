@@ -140,6 +140,8 @@ int dns_tsig_key_init(struct dns_tsig_key *k, const char *name, const char *alg,
 
 size_t dns_tsig_size(const struct dns_tsig_key *k)
 {
+    if (!k)
+        return 0;
     struct dns_name a;
     alg_wire(k->alg, &a);
     return k->name.len + RR_FIXED + a.len + TSIG_FIXED + algs[k->alg].len + 6;

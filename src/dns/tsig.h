@@ -79,7 +79,9 @@ void dns_tsig_ctx_clear(struct dns_tsig_ctx *ctx);
 
 /* Octets a TSIG RR signed with k takes at most (6 octets of Other Data
  * included, for a BADTIME answer): reserve them in the writer
- * (dns_writer_reserve) before writing the rest of the message. */
+ * (dns_writer_reserve) before writing the rest of the message. 0 for k
+ * NULL; a server answering a request should use dns_tsig_ctx_size, which
+ * also covers the unsigned BADKEY answer. */
 size_t dns_tsig_size(const struct dns_tsig_key *k);
 
 /* Octets the TSIG RR of the next dns_tsig_sign with ctx takes at most,
