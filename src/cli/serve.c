@@ -18,7 +18,9 @@
 #include "base/util.h"
 #include "cli/cli.h"
 #include "dns/catalog.h"
+#include "dns/notify.h"
 #include "dns/server.h"
+#include "dns/xfrout.h"
 #include "mail/maildir.h"
 #include "mail/mstore.h"
 #include "net/pool.h"
@@ -222,11 +224,22 @@ static void load_zones(const struct settings *s)
         log_err("dns: out of memory loading zones");
         return;
     }
+    /* Journals live beside the zones: DATA/zones/NAME.journal (journal.h). */
+    char (*jpath)[PATH_MAX] = calloc(s->zones.n ? s->zones.n : 1, sizeof *jpath);
+    char zdir[PATH_MAX];
+    bool have_dir = path_join(zdir, sizeof zdir, s->data_dir, "zones") == 0 &&
+                    mkdir_p(zdir, 0750) == 0;
     for (size_t i = 0; i < s->zones.n; i++) {
         const struct settings_zone *z = settings_zone_at(s, i);
-        src[i] = (struct dns_zone_source){z->name, z->file_path};
+        src[i] = (struct dns_zone_source){
+            .name = z->name, .path = z->file_path, .allow_transfer = z->allow_transfer,
+            .notify = z->notify, .journal = NULL};
+        if (jpath && have_dir &&
+            snprintf(jpath[i], PATH_MAX, "%s/%s.journal", zdir, z->name) < PATH_MAX)
+            src[i].journal = jpath[i];
     }
     dns_catalog_load(src, s->zones.n);
+    free(jpath);
     free(src);
 }
 
@@ -427,6 +440,8 @@ int cmd_serve(int argc, char **argv)
     pool_stop();
     server_cleanup();
     dns_server_cleanup();
+    dns_notify_cleanup();
+    dns_xfr_cleanup();
     dns_catalog_cleanup();
     if (pidfile[0])
         unlink(pidfile);
