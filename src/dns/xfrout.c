@@ -202,16 +202,38 @@ static struct dns_header reply_header(uint16_t id, bool rd, uint8_t rcode)
     return h;
 }
 
-/* A one-message error answer: header and question. */
+/* The TSIG error's name for the log (RFC 8945 section 5.2). */
+static const char *tsig_error_text(uint16_t e)
+{
+    switch (e) {
+    case DNS_RCODE_BADSIG: return "BADSIG";
+    case DNS_RCODE_BADKEY: return "BADKEY";
+    case 18: return "BADTIME";
+    case 22: return "BADTRUNC";
+    default: return "TSIG error";
+    }
+}
+
+/* A one-message error answer: header and question, signed when the request
+ * carried a TSIG (RFC 8945 section 5.3; for BADKEY and BADSIG the TSIG RR
+ * goes unsigned, dns_tsig_sign knows). */
 static size_t error_reply(const struct dns_msg *m, const struct dns_name *qname, uint16_t qtype,
-                          uint16_t qclass, uint8_t rcode, uint8_t *out, size_t cap)
+                          uint16_t qclass, uint8_t rcode, struct dns_tsig_ctx *tsig,
+                          uint8_t *out, size_t cap)
 {
     struct dns_writer w;
     struct dns_header h = reply_header(m->hdr.id, m->hdr.rd, rcode);
     h.aa = false;
-    if (dns_writer_init(&w, out, cap, &h) < 0 ||
+    bool sign = tsig && (tsig->key || tsig->error);
+    size_t reserve = sign ? dns_tsig_ctx_size(tsig) : 0;
+    if (dns_writer_init(&w, out, cap, &h) < 0 || dns_writer_reserve(&w, reserve) < 0 ||
         dns_writer_question(&w, qname, qtype, qclass) < 0)
         return 0;
+    if (sign) {
+        dns_writer_release(&w, reserve);
+        if (dns_tsig_sign(&w, tsig, (uint64_t)time(NULL), true) < 0)
+            return 0;
+    }
     return dns_writer_len(&w);
 }
 
@@ -244,46 +266,73 @@ struct dns_xfrout *dns_xfrout_begin(const struct dns_zoneset *zs, const uint8_t 
         str_copy(zone_text, sizeof zone_text, "?");
     const char *tname = qtype == DNS_TYPE_AXFR ? "AXFR" : "IXFR";
 
+    /* RFC 8945 section 5.2: the signature first; a request that fails it
+     * gets NOTAUTH with the TSIG error and nothing else is looked at. */
+    const struct dns_xfr_policy *pol = atomic_load_explicit(&g_policy, memory_order_acquire);
+    struct dns_tsig_ctx tsig;
+    memset(&tsig, 0, sizeof tsig);
+    int tv = dns_tsig_verify_request(&m, pol ? pol->keys : NULL, pol ? pol->nkeys : 0,
+                                     (uint64_t)time(NULL), &tsig);
+    if (tv == -DNS_RCODE_FORMERR) {
+        log_info("dns xfr %s %s %s: FORMERR: a malformed or misplaced TSIG record", peer_text,
+                 zone_text, tname);
+        *outlen = error_reply(&m, &qname, qtype, qclass, DNS_RCODE_FORMERR, NULL, out, cap);
+        return NULL;
+    }
+    if (tv < 0) {
+        char kt[DNS_NAME_MAXTEXT];
+        if (dns_name_to_text(&tsig.key_name, kt, sizeof kt) < 0)
+            str_copy(kt, sizeof kt, "?");
+        log_info("dns xfr %s %s %s: refused (NOTAUTH, %s): the signature with key %s does not "
+                 "verify", peer_text, zone_text, tname, tsig_error_text(tsig.error), kt);
+        *outlen = error_reply(&m, &qname, qtype, qclass, DNS_RCODE_NOTAUTH, &tsig, out, cap);
+        return NULL;
+    }
+    char keyname[DNS_NAME_MAXTEXT] = "";
+    if (tv == 1)
+        key_text(tsig.key, keyname, sizeof keyname);
+
     /* RFC 5936 section 2.2.1: a transfer of a zone we are not authoritative
      * for is answered NOTAUTH. */
     struct dns_zone *z = zs ? dns_zoneset_find(zs, &qname) : NULL;
     if (!z || !dns_name_equal(dns_zone_apex(z), &qname)) {
-        struct dns_name a = z ? *dns_zone_apex(z) : qname, b = qname;
-        dns_name_lower(&a);
-        dns_name_lower(&b);
-        if (!z || !dns_name_equal(&a, &b)) {
-            log_info("dns xfr %s %s %s: refused (NOTAUTH): not a zone served here", peer_text,
-                     zone_text, tname);
-            *outlen = error_reply(&m, &qname, qtype, qclass, DNS_RCODE_NOTAUTH, out, cap);
-            return NULL;
-        }
+        log_info("dns xfr %s %s %s: refused (NOTAUTH): not a zone served here", peer_text,
+                 zone_text, tname);
+        *outlen = error_reply(&m, &qname, qtype, qclass, DNS_RCODE_NOTAUTH, &tsig, out, cap);
+        return NULL;
     }
-
-    /* TSIG (RFC 8945 section 5.2) comes with the TSIG change; until then a
-     * request is taken as unsigned. */
-    const char *keyname = NULL;
 
     struct dns_name lower = qname;
     dns_name_lower(&lower);
-    const struct dns_xfr_policy *pol = atomic_load_explicit(&g_policy, memory_order_acquire);
     const struct xfr_zone *xz = policy_zone(pol, &lower);
     enum dns_acl_verdict v = xz ? dns_acl_check(&xz->acl, peer, keyname) : DNS_ACL_REFUSE;
     if (v != DNS_ACL_ALLOW) {
-        log_info("dns xfr %s %s %s: refused (%s): %s", peer_text, zone_text, tname,
+        log_info("dns xfr %s %s %s: refused (%s): %s%s%s", peer_text, zone_text, tname,
                  v == DNS_ACL_NEEDKEY ? "NOTAUTH" : "REFUSED",
-                 v == DNS_ACL_NEEDKEY ? "allow_transfer requires a key the request lacks"
-                                      : "not in allow_transfer");
-        /* RFC 5936 section 2.2.1 (REFUSED); RFC 8945 section 5.2 (NOTAUTH). */
+                 v == DNS_ACL_NEEDKEY ? "allow_transfer requires a key the request "
+                                      : "not in allow_transfer",
+                 v == DNS_ACL_NEEDKEY ? (keyname[0] ? "is not signed with; it used " :
+                                                      "lacks (unsigned)") : "",
+                 v == DNS_ACL_NEEDKEY ? keyname : "");
+        /* RFC 5936 section 2.2.1 (REFUSED); a key missing or not the one
+         * required: NOTAUTH, as for a signature that does not verify. */
         *outlen = error_reply(&m, &qname, qtype, qclass,
-                              v == DNS_ACL_NEEDKEY ? DNS_RCODE_NOTAUTH : DNS_RCODE_REFUSED, out,
-                              cap);
+                              v == DNS_ACL_NEEDKEY ? DNS_RCODE_NOTAUTH : DNS_RCODE_REFUSED,
+                              &tsig, out, cap);
         return NULL;
     }
 
     struct dns_xfrout *x = calloc(1, sizeof *x);
     if (!x) {
-        *outlen = error_reply(&m, &qname, qtype, qclass, DNS_RCODE_SERVFAIL, out, cap);
+        *outlen = error_reply(&m, &qname, qtype, qclass, DNS_RCODE_SERVFAIL, &tsig, out, cap);
         return NULL;
+    }
+    if (tv == 1) {
+        /* The policy may be replaced during the transfer: keep a copy. */
+        x->key = *tsig.key;
+        x->tsig = tsig;
+        x->tsig.key = &x->key;
+        x->signed_req = true;
     }
     dns_zone_ref(z);
     x->zone = z;
@@ -314,7 +363,8 @@ struct dns_xfrout *dns_xfrout_begin(const struct dns_zoneset *zs, const uint8_t 
         if (rl < 0 || !soa_serial(rd, (size_t)rl, &cserial)) {
             log_info("dns xfr %s %s IXFR: FORMERR: no SOA in the authority section", peer_text,
                      zone_text);
-            *outlen = error_reply(&m, &qname, qtype, qclass, DNS_RCODE_FORMERR, out, cap);
+            *outlen = error_reply(&m, &qname, qtype, qclass, DNS_RCODE_FORMERR, &x->tsig, out,
+                                  cap);
             dns_xfrout_free(x);
             return NULL;
         }
@@ -335,8 +385,8 @@ struct dns_xfrout *dns_xfrout_begin(const struct dns_zoneset *zs, const uint8_t 
                      dns_zone_records(z));
         }
     } else {
-        log_info("dns xfr %s %s AXFR: serial %u, %zu records", peer_text, zone_text, serial,
-                 dns_zone_records(z));
+        log_info("dns xfr %s %s AXFR: serial %u, %zu records%s%s", peer_text, zone_text, serial,
+                 dns_zone_records(z), keyname[0] ? ", signed with key " : "", keyname);
     }
     return x;
 }
@@ -402,7 +452,9 @@ size_t dns_xfrout_next(struct dns_xfrout *x, uint8_t *out, size_t cap)
         return 0;
     struct dns_writer w;
     struct dns_header h = reply_header(x->id, x->rd, DNS_RCODE_NOERROR);
-    if (dns_writer_init(&w, out, cap < DNS_MSG_MAX ? cap : DNS_MSG_MAX, &h) < 0)
+    size_t reserve = x->signed_req ? dns_tsig_size(&x->key) : 0;
+    if (dns_writer_init(&w, out, cap < DNS_MSG_MAX ? cap : DNS_MSG_MAX, &h) < 0 ||
+        dns_writer_reserve(&w, reserve) < 0)
         return 0;
     /* RFC 5936 section 2.2: the question in the first message only. */
     if (x->first && dns_writer_question(&w, &x->qname, x->qtype, DNS_CLASS_IN) < 0)
@@ -439,6 +491,17 @@ size_t dns_xfrout_next(struct dns_xfrout *x, uint8_t *out, size_t cap)
         log_err("dns xfr %s %s: a record could not be written; transfer aborted", x->peer,
                 x->zone_text);
         return 0;
+    }
+    /* RFC 8945 section 5.3.1: every message signed, each MAC covering the
+     * previous one. */
+    if (x->signed_req) {
+        dns_writer_release(&w, reserve);
+        if (dns_tsig_sign(&w, &x->tsig, (uint64_t)time(NULL), x->first) < 0) {
+            x->failed = true;
+            log_err("dns xfr %s %s: cannot sign a message; transfer aborted", x->peer,
+                    x->zone_text);
+            return 0;
+        }
     }
     x->first = false;
     x->messages++;

@@ -142,3 +142,38 @@ def test_axfr_refused_and_not_authoritative(outpost_factory):
     r = dns.query.tcp(q, "127.0.0.1", port=srv.dns_port, timeout=5)
     assert r.rcode() == dns.rcode.NOTAUTH
     assert "not in allow_transfer" in srv.stderr_text()
+
+
+def test_axfr_with_tsig_dig_kdig_dnspython_and_wrong_key(outpost_factory):
+    srv = make_server(outpost_factory, allow="127.0.0.1/32 key %s" % KEY_NAME)
+    port = str(srv.dns_port)
+    good = "hmac-sha256:%s:%s" % (KEY_NAME, KEY_SECRET)
+    # Unsigned from an address whose entry requires the key: NOTAUTH.
+    q = dns.message.make_query("example.test", "AXFR")
+    r = dns.query.tcp(q, "127.0.0.1", port=srv.dns_port, timeout=5)
+    assert r.rcode() == dns.rcode.NOTAUTH and not r.answer
+    # dig and kdig with the key: the whole zone, every message verified.
+    out = dig("@127.0.0.1", "-p", port, "-y", good, "example.test", "AXFR")
+    records = [l for l in out.splitlines() if l and not l.startswith(";")]
+    assert sum("\tSOA\t" in l for l in records) == 2, out[-1500:]
+    assert "TSIG" in out and "NOERROR" in out and "tsig verify failure" not in out, out[-1500:]
+    k = subprocess.run(["kdig", "@127.0.0.1", "-p", port, "-y", good, "example.test", "AXFR"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    ktext = k.stdout.decode()
+    assert k.returncode == 0 and "Received" in ktext and "failed" not in ktext.lower(), ktext[-1500:]
+    assert sum("\tSOA\t" in l for l in ktext.splitlines() if not l.startswith(";")) == 2
+    # dnspython verifies each message's MAC against the previous one.
+    ring = dns.tsigkeyring.from_text({KEY_NAME: KEY_SECRET})
+    z = axfr_zone(srv, keyring=ring, keyname=KEY_NAME)
+    assert same_zone(z, file_zone(zone_text()))
+    # The wrong secret: NOTAUTH with BADSIG, nothing transferred.
+    out = dig("@127.0.0.1", "-p", port, "-y", "hmac-sha256:%s:%s" % (KEY_NAME, WRONG_SECRET),
+              "example.test", "AXFR")
+    assert "\tSOA\t" not in out.replace(";", "#;"), out
+    assert "BADSIG" in srv.stderr_text()
+    # An unknown key name: NOTAUTH with BADKEY.
+    out = dig("@127.0.0.1", "-p", port, "-y", "hmac-sha256:other-key:%s" % KEY_SECRET,
+              "example.test", "AXFR")
+    assert "BADKEY" in srv.stderr_text()
+    # The secret never reaches the log.
+    assert KEY_SECRET not in srv.stderr_text() and KEY_SECRET not in srv.stdout_text()
