@@ -41,6 +41,7 @@ struct task {
     unsigned tries;
     bool have_key;
     struct dns_tsig_key key;
+    struct dns_tsig_ctx tsig;        /* the request's MAC, to verify the answer */
     uint8_t msg[1024];
     size_t len;
     char peer[80], zone[DNS_NAME_MAXTEXT];
@@ -64,6 +65,7 @@ static void task_free(struct task *t)
 {
     if (t->fd >= 0)
         close(t->fd);
+    dns_tsig_ctx_clear(&t->tsig);
     explicit_bzero(&t->key, sizeof t->key);
     free(t);
 }
@@ -134,6 +136,21 @@ static bool matches(const struct task *t, const uint8_t *p, size_t n, uint8_t *r
     return dns_name_equal(&q, &t->apex);
 }
 
+/* Is the answer signed with our key, over our request's MAC? */
+static bool verified(struct task *t, const uint8_t *p, size_t n)
+{
+    struct dns_rr rrs[16];
+    struct dns_msg m;
+    if (dns_msg_parse(&m, p, n, rrs, 16) < 0)
+        return false;
+    struct dns_tsig_ctx c = t->tsig;         /* a fresh copy per answer tried */
+    c.run = NULL;
+    int r = dns_tsig_verify_response(&m, &c, (uint64_t)time(NULL), true);
+    bool ok = r == 1 && dns_tsig_verify_end(&c) == 0;
+    dns_tsig_ctx_clear(&c);
+    return ok;
+}
+
 static void on_readable(struct loop_io *io, uint32_t events)
 {
     struct task *t = (struct task *)((char *)io - offsetof(struct task, io));
@@ -148,6 +165,13 @@ static void on_readable(struct loop_io *io, uint32_t events)
         uint8_t rcode;
         if (!matches(t, buf, (size_t)n, &rcode))
             continue;
+        if (t->have_key && !verified(t, buf, (size_t)n)) {
+            /* RFC 8945 section 5.3: an answer to a signed request that is not
+             * signed by the same key counts for nothing; keep retrying. */
+            log_warn("dns notify %s %s serial %u: an answer without a valid signature; ignored",
+                     t->peer, t->zone, t->serial);
+            continue;
+        }
         char rb[DNS_MNEMONIC_MAX];
         if (rcode == DNS_RCODE_NOERROR)
             log_info("dns notify %s %s serial %u: acknowledged", t->peer, t->zone, t->serial);
@@ -202,11 +226,22 @@ static int build(struct task *t, const struct dns_name *apex, const uint8_t *soa
     h.opcode = DNS_OPCODE_NOTIFY;
     h.aa = true;
     struct dns_writer w;
+    size_t reserve = t->have_key ? dns_tsig_size(&t->key) : 0;
     if (dns_writer_init(&w, t->msg, sizeof t->msg, &h) < 0 ||
+        dns_writer_reserve(&w, reserve) < 0 ||
         dns_writer_question(&w, apex, DNS_TYPE_SOA, DNS_CLASS_IN) < 0 ||
         dns_writer_rr(&w, DNS_SECTION_ANSWER, apex, DNS_TYPE_SOA, DNS_CLASS_IN, ttl, soa,
                       soalen) < 0)
         return -EMSGSIZE;
+    if (t->have_key) {
+        /* Signed once: a retry sends the same octets (its Time Signed stays
+         * within the 300 s fudge over the 31 s of retries). */
+        dns_writer_release(&w, reserve);
+        memset(&t->tsig, 0, sizeof t->tsig);
+        t->tsig.key = &t->key;
+        if (dns_tsig_sign(&w, &t->tsig, (uint64_t)time(NULL), true) < 0)
+            return -EMSGSIZE;
+    }
     t->len = dns_writer_len(&w);
     return 0;
 }

@@ -177,3 +177,87 @@ def test_axfr_with_tsig_dig_kdig_dnspython_and_wrong_key(outpost_factory):
     assert "BADKEY" in srv.stderr_text()
     # The secret never reaches the log.
     assert KEY_SECRET not in srv.stderr_text() and KEY_SECRET not in srv.stdout_text()
+
+
+# ---- IXFR and the journal ---------------------------------------------------------------
+
+CHANGES = "new IN A 127.0.0.9\nwww IN TXT \"changed\"\n"
+
+
+def changed_text(serial):
+    """Serial 2's zone: mail's address changed, bulk000 gone, two names added."""
+    return zone_text(serial, CHANGES).replace("mail IN A 127.0.0.1", "mail IN A 127.0.0.2") \
+        .replace('bulk000 IN TXT "%s"\n' % ("x" * 200), "")
+
+
+def reload_to(srv, text, serial):
+    (srv.data / "zones" / "example.test.zone").write_text(text)
+    srv.signal(signal.SIGHUP)
+    assert wait_for(lambda: soa_serial(srv) == serial), srv.stderr_tail()
+
+
+def ixfr_into(srv, z, serial=0):
+    """IXFR (over TCP) applied to z, a zone at serial (0: its SOA's)."""
+    q, _ = dns.xfr.make_query(z, serial=serial)
+    dns.query.inbound_xfr("127.0.0.1", z, query=q, port=srv.dns_port, timeout=10, lifetime=20)
+    return z
+
+
+def test_ixfr_after_reload_applies_to_the_new_zone_and_survives_restart(outpost_factory):
+    srv = make_server(outpost_factory)
+    z = axfr_zone(srv)                              # the secondary's copy at serial 1
+    reload_to(srv, changed_text(2), 2)
+    assert "journal" not in srv.stderr_text() or "dropped" not in srv.stderr_text()
+    journal = srv.data / "zones" / "example.test.journal"
+    assert journal.exists() and journal.read_bytes().startswith(b"OUTPOST-JOURNAL 1\n")
+    # A raw IXFR: new SOA, old SOA, deletions, new SOA, additions, new SOA.
+    q = dns.message.make_query("example.test", "IXFR")
+    q.authority.append(dns.rrset.from_text("example.test.", 3600, "IN", "SOA",
+                                           "ns.example.test. hostmaster.example.test. 1 7200 "
+                                           "3600 1209600 300"))
+    msgs = list(dns.query.xfr("127.0.0.1", "example.test", rdtype="IXFR", serial=1,
+                              port=srv.dns_port, timeout=10, lifetime=20, relativize=False))
+    rrs = [(rr.name.to_text(), rr.rdtype, rd.to_text()) for m in msgs for rr in m.answer
+           for rd in rr]
+    soas = [i for i, r in enumerate(rrs) if r[1] == dns.rdatatype.SOA]
+    assert [rrs[i][2].split()[2] for i in soas] == ["2", "1", "2", "2"], rrs
+    deleted = rrs[soas[1] + 1:soas[2]]
+    added = rrs[soas[2] + 1:soas[3]]
+    assert sorted(d[0] for d in deleted) == ["bulk000.example.test.", "mail.example.test."]
+    assert sorted(a[0] for a in added) == ["mail.example.test.", "new.example.test.",
+                                           "www.example.test."]
+    # dnspython applies it to its copy: the result is the new zone.
+    ixfr_into(srv, z)
+    assert same_zone(z, file_zone(changed_text(2)))
+    assert "IXFR from serial 1 to 2: 1 versions" in srv.stderr_text()
+    # Up to date: a single SOA.
+    q = dns.message.make_query("example.test", "IXFR")
+    q.authority.append(dns.rrset.from_text("example.test.", 3600, "IN", "SOA",
+                                           "ns.example.test. h.example.test. 2 1 1 1 1"))
+    r = dns.query.tcp(q, "127.0.0.1", port=srv.dns_port, timeout=5)
+    assert len(r.answer) == 1 and r.answer[0].rdtype == dns.rdatatype.SOA
+    assert r.answer[0][0].serial == 2
+    # A serial the journal does not reach: the whole zone, AXFR style.
+    z0 = dns.zone.Zone("example.test.", relativize=False)
+    ixfr_into(srv, z0, serial=4000000000)   # before 1 (RFC 1982)
+    assert same_zone(z0, file_zone(changed_text(2)))
+    assert "IXFR from serial 4000000000: not in the journal, sending the whole zone" in srv.stderr_text()
+    # After a restart the journal is read back: still incremental from 1.
+    srv.restart()
+    assert wait_for(lambda: soa_serial(srv) == 2), srv.stderr_tail()
+    assert "journal" in srv.stderr_text() and "1 versions, serials 1 to 2" in srv.stderr_text()
+    z1 = file_zone(zone_text(1))
+    ixfr_into(srv, z1)
+    assert same_zone(z1, file_zone(changed_text(2)))
+    assert srv.stderr_text().count("IXFR from serial 1 to 2: 1 versions") == 3
+
+
+def test_serial_not_increased_clears_the_journal(outpost_factory):
+    srv = make_server(outpost_factory)
+    reload_to(srv, changed_text(2), 2)
+    # The same serial with other content: a warning, and the journal is gone.
+    (srv.data / "zones" / "example.test.zone").write_text(changed_text(2) + "x IN A 127.0.0.7\n")
+    srv.signal(signal.SIGHUP)
+    assert wait_for(lambda: "serial unchanged (2 to 2) while the records changed"
+                    in srv.stderr_text()), srv.stderr_tail()
+    assert not (srv.data / "zones" / "example.test.journal").exists()
