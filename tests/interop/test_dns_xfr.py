@@ -261,3 +261,126 @@ def test_serial_not_increased_clears_the_journal(outpost_factory):
     assert wait_for(lambda: "serial unchanged (2 to 2) while the records changed"
                     in srv.stderr_text()), srv.stderr_tail()
     assert not (srv.data / "zones" / "example.test.journal").exists()
+
+
+# ---- real secondaries ---------------------------------------------------------------------
+
+class Peer:
+    """A secondary server (NSD or Knot) in a directory of its own, stopped by PID."""
+
+    def __init__(self, root, name):
+        self.dir = root / name
+        self.dir.mkdir()
+        self.port = free_dns_port()
+        self.proc = None
+        self.log = self.dir / "log.txt"
+
+    def start(self, argv):
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def serial(self):
+        q = dns.message.make_query("example.test", "SOA")
+        try:
+            r = dns.query.udp(q, "127.0.0.1", port=self.port, timeout=1)
+        except Exception:
+            return None
+        if r.rcode() != dns.rcode.NOERROR:
+            return None
+        for rrset in r.answer:
+            if rrset.rdtype == dns.rdatatype.SOA:
+                return rrset[0].serial
+        return None
+
+    def query(self, name, rdtype):
+        q = dns.message.make_query(name, rdtype)
+        return dns.query.udp(q, "127.0.0.1", port=self.port, timeout=2)
+
+    def log_text(self):
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@pytest.fixture
+def peer(tmp_path):
+    started = []
+
+    def make(name):
+        p = Peer(tmp_path, name)
+        started.append(p)
+        return p
+
+    yield make
+    for p in started:
+        p.stop()
+
+
+def nsd_secondary_at(peer, primary_port, port):
+    if not shutil.which("nsd"):
+        pytest.skip("nsd is not installed (scripts/setup.sh installs it)")
+    p = peer("nsd")
+    p.port = port
+    conf = p.dir / "nsd.conf"
+    conf.write_text("""server:
+    ip-address: 127.0.0.1@{port}
+    port: {port}
+    server-count: 1
+    username: ""
+    chroot: ""
+    zonesdir: "{dir}"
+    pidfile: "{dir}/nsd.pid"
+    database: ""
+    xfrdfile: "{dir}/xfrd.state"
+    zonelistfile: "{dir}/zone.list"
+    xfrdir: "{dir}"
+    logfile: "{dir}/nsd.log"
+    verbosity: 2
+    rrl-ratelimit: 0
+remote-control:
+    control-enable: no
+key:
+    name: "{key}"
+    algorithm: hmac-sha256
+    secret: "{secret}"
+zone:
+    name: "example.test"
+    zonefile: "example.test.zone"
+    request-xfr: 127.0.0.1@{primary} {key}
+    allow-notify: 127.0.0.1 {key}
+""".format(port=p.port, dir=p.dir, key=KEY_NAME, secret=KEY_SECRET, primary=primary_port))
+    conf.chmod(0o600)
+    p.start(["nsd", "-d", "-c", str(conf)])
+    return p
+
+
+def test_nsd_secondary_follows_outpost_by_notify_and_ixfr(outpost_factory, peer):
+    nsd_port = free_dns_port()
+    # outpost notifies NSD's port; NSD transfers with the key.
+    srv = make_server(outpost_factory, allow="127.0.0.1/32 key %s" % KEY_NAME,
+                      extra_conf={("zone example.test", "notify"):
+                                  "127.0.0.1:%d key %s" % (nsd_port, KEY_NAME)})
+    nsd = nsd_secondary_at(peer, srv.dns_port, nsd_port)
+    assert wait_for(lambda: nsd.serial() == 1, timeout=20), nsd.log_text()[-3000:] + \
+        srv.stderr_tail()
+    # A reload with a new serial: outpost sends NOTIFY, NSD asks for IXFR.
+    reload_to(srv, changed_text(2), 2)
+    assert wait_for(lambda: nsd.serial() == 2, timeout=20), nsd.log_text()[-3000:] + \
+        srv.stderr_tail()
+    r = nsd.query("new.example.test", "A")
+    assert [rd.to_text() for rrset in r.answer for rd in rrset] == ["127.0.0.9"]
+    r = nsd.query("mail.example.test", "A")
+    assert [rd.to_text() for rrset in r.answer for rd in rrset] == ["127.0.0.2"]
+    text = srv.stderr_text()
+    assert "dns notify 127.0.0.1:%d example.test. serial 2: acknowledged" % nsd_port in text, \
+        srv.stderr_tail()
+    assert "IXFR from serial 1 to 2" in text, srv.stderr_tail()
+    assert KEY_SECRET not in text
