@@ -384,3 +384,65 @@ def test_nsd_secondary_follows_outpost_by_notify_and_ixfr(outpost_factory, peer)
         srv.stderr_tail()
     assert "IXFR from serial 1 to 2" in text, srv.stderr_tail()
     assert KEY_SECRET not in text
+
+
+def knot_secondary_at(peer, primary_port, port):
+    if not shutil.which("knotd"):
+        pytest.skip("knotd is not installed (scripts/setup.sh installs it)")
+    p = peer("knot")
+    p.port = port
+    conf = p.dir / "knot.conf"
+    conf.write_text("""server:
+    listen: 127.0.0.1@{port}
+    rundir: "{dir}"
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+log:
+  - target: stderr
+    any: info
+database:
+    storage: "{dir}"
+key:
+  - id: {key}
+    algorithm: hmac-sha256
+    secret: {secret}
+remote:
+  - id: primary
+    address: 127.0.0.1@{primary}
+    key: {key}
+acl:
+  - id: notify-from-primary
+    address: 127.0.0.1
+    key: {key}
+    action: notify
+zone:
+  - domain: example.test
+    storage: "{dir}"
+    file: "example.test.zone"
+    master: primary
+    acl: notify-from-primary
+""".format(port=port, dir=p.dir, key=KEY_NAME, secret=KEY_SECRET, primary=primary_port))
+    conf.chmod(0o600)
+    p.start(["knotd", "-c", str(conf)])
+    return p
+
+
+def test_knot_secondary_follows_outpost_by_notify_and_ixfr(outpost_factory, peer):
+    knot_port = free_dns_port()
+    srv = make_server(outpost_factory, allow="127.0.0.1/32 key %s" % KEY_NAME,
+                      extra_conf={("zone example.test", "notify"):
+                                  "127.0.0.1:%d key %s" % (knot_port, KEY_NAME)})
+    knot = knot_secondary_at(peer, srv.dns_port, knot_port)
+    assert wait_for(lambda: knot.serial() == 1, timeout=20), knot.log_text()[-3000:] + \
+        srv.stderr_tail()
+    reload_to(srv, changed_text(2), 2)
+    assert wait_for(lambda: knot.serial() == 2, timeout=20), knot.log_text()[-3000:] + \
+        srv.stderr_tail()
+    r = knot.query("new.example.test", "A")
+    assert [rd.to_text() for rrset in r.answer for rd in rrset] == ["127.0.0.9"]
+    r = knot.query("bulk000.example.test", "TXT")
+    assert r.rcode() == dns.rcode.NXDOMAIN
+    text = srv.stderr_text()
+    assert "dns notify 127.0.0.1:%d example.test. serial 2: acknowledged" % knot_port in text
+    assert "IXFR from serial 1 to 2" in text, srv.stderr_tail()
