@@ -543,3 +543,25 @@ def test_transfers_side_by_side_with_a_slow_reader(outpost_factory):
             if last.rdtype == dns.rdatatype.SOA:
                 break
         assert last.rdtype == dns.rdatatype.SOA and count == 307 + 4000 + 1
+
+
+def test_a_transfer_longer_than_the_idle_timeout_goes_on_while_read(outpost_factory):
+    big = "".join('big%05d IN TXT "%s"\n' % (i, "z" * 250) for i in range(4000))
+    srv = make_server(outpost_factory, text=zone_text(1, big),
+                      extra_conf={("dns", "tcp_idle_timeout"): "1s"})
+    wire = dns.message.make_query("example.test", "AXFR").to_wire()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", srv.dns_port))
+        s.sendall(len(wire).to_bytes(2, "big") + wire)
+        t0, soas, messages = time.monotonic(), 0, 0
+        while soas < 2 and messages < 1000:
+            body = read_framed(s)
+            assert body is not None, "closed after %.1f s:\n%s" % (time.monotonic() - t0,
+                                                                     srv.stderr_tail())
+            m = dns.message.from_wire(body)
+            messages += 1
+            soas += sum(rrset.rdtype == dns.rdatatype.SOA for rrset in m.answer)
+            time.sleep(0.04)            # a slow reader: the transfer takes a few seconds
+        assert soas == 2 and time.monotonic() - t0 > 1.5
