@@ -25,7 +25,7 @@ int cli_check_zones(const struct settings *s)
     }
     for (size_t i = 0; i < s->zones.n; i++) {
         const struct settings_zone *z = settings_zone_at(s, i);
-        src[i] = (struct dns_zone_source){z->name, z->file_path};
+        src[i] = (struct dns_zone_source){.name = z->name, .path = z->file_path};
     }
     struct buf errors = BUF_INIT;
     int failed = dns_catalog_check(src, s->zones.n, &errors);

@@ -18,7 +18,10 @@
 #include "base/util.h"
 #include "cli/cli.h"
 #include "dns/catalog.h"
+#include "dns/notify.h"
 #include "dns/server.h"
+#include "dns/tsig.h"
+#include "dns/xfrout.h"
 #include "mail/maildir.h"
 #include "mail/mstore.h"
 #include "net/pool.h"
@@ -214,19 +217,57 @@ static void configure_services(const struct settings *s)
     dns_server_configure(&dc);
 }
 
+/* The [key NAME] sections as TSIG keys for transfers and NOTIFY. A key
+ * that does not decode is logged by name (never with its secret) and left
+ * out. */
+static void load_keys(const struct settings *s)
+{
+    struct dns_tsig_key *keys = calloc(s->keys.n ? s->keys.n : 1, sizeof *keys);
+    if (!keys) {
+        log_err("dns: out of memory loading TSIG keys");
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < s->keys.n; i++) {
+        const struct settings_key *k = settings_key_at(s, i);
+        char err[256];
+        if (dns_tsig_key_init(&keys[n], k->name, settings_key_algorithms[k->algorithm],
+                              k->secret, err, sizeof err) < 0)
+            log_err("dns: [key %s]: %s; not used", k->name, err);
+        else
+            n++;
+    }
+    if (dns_catalog_set_keys(keys, n) < 0)
+        log_err("dns: out of memory loading TSIG keys");
+    explicit_bzero(keys, (s->keys.n ? s->keys.n : 1) * sizeof *keys);
+    free(keys);
+}
+
 /* (Re)load the configured zones: only those whose files changed are read. */
 static void load_zones(const struct settings *s)
 {
+    load_keys(s);
     struct dns_zone_source *src = calloc(s->zones.n ? s->zones.n : 1, sizeof *src);
     if (!src) {
         log_err("dns: out of memory loading zones");
         return;
     }
+    /* Journals live beside the zones: DATA/zones/NAME.journal (journal.h). */
+    char (*jpath)[PATH_MAX] = calloc(s->zones.n ? s->zones.n : 1, sizeof *jpath);
+    char zdir[PATH_MAX];
+    bool have_dir = path_join(zdir, sizeof zdir, s->data_dir, "zones") == 0 &&
+                    mkdir_p(zdir, 0750) == 0;
     for (size_t i = 0; i < s->zones.n; i++) {
         const struct settings_zone *z = settings_zone_at(s, i);
-        src[i] = (struct dns_zone_source){z->name, z->file_path};
+        src[i] = (struct dns_zone_source){
+            .name = z->name, .path = z->file_path, .allow_transfer = z->allow_transfer,
+            .notify = z->notify, .journal = NULL};
+        if (jpath && have_dir &&
+            snprintf(jpath[i], PATH_MAX, "%s/%s.journal", zdir, z->name) < PATH_MAX)
+            src[i].journal = jpath[i];
     }
     dns_catalog_load(src, s->zones.n);
+    free(jpath);
     free(src);
 }
 
@@ -431,6 +472,8 @@ int cmd_serve(int argc, char **argv)
     pool_stop();
     server_cleanup();
     dns_server_cleanup();
+    dns_notify_cleanup();
+    dns_xfr_cleanup();
     dns_catalog_cleanup();
     if (pidfile[0])
         unlink(pidfile);

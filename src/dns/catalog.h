@@ -11,6 +11,13 @@
  * logged with file:line. Zones no longer in the configuration are dropped.
  * The new set is then published with dns_server_set_zones. One log line per
  * zone loaded, reloaded, failed or removed.
+ *
+ * Transfers: a zone read anew whose serial went up gets the difference to
+ * its previous version appended to its journal (journal.h) before the new
+ * version is served; the transfer policy (allow_transfer, journals, keys)
+ * is published with dns_xfr_publish (xfrout.h); a zone loaded for the first
+ * time or with a new serial is announced by NOTIFY (notify.h) to its
+ * notify list.
  */
 #ifndef OP_DNS_CATALOG_H
 #define OP_DNS_CATALOG_H
@@ -22,7 +29,16 @@
 struct dns_zone_source {
     const char *name;                /* the apex in text form */
     const char *path;                /* its master file */
+    const char *allow_transfer;      /* who may transfer it (acl.h); NULL or "": nobody */
+    const char *notify;              /* secondaries to NOTIFY (acl.h address list); NULL: none */
+    const char *journal;             /* its IXFR journal file (journal.h); NULL: in memory */
 };
+
+struct dns_tsig_key;
+
+/* The TSIG keys that transfers and NOTIFY may use (copied), before
+ * dns_catalog_load. */
+int dns_catalog_set_keys(const struct dns_tsig_key *keys, size_t n);
 
 /* Load (or reload) the zones and publish them. Returns the number of zones
  * that failed to load (each logged). */
