@@ -18,6 +18,7 @@
 #include "base/util.h"
 #include "cli/cli.h"
 #include "dns/catalog.h"
+#include "dns/secondary.h"
 #include "dns/server.h"
 #include "mail/maildir.h"
 #include "mail/mstore.h"
@@ -214,20 +215,31 @@ static void configure_services(const struct settings *s)
     dns_server_configure(&dc);
 }
 
-/* (Re)load the configured zones: only those whose files changed are read. */
+/* (Re)load the configured zones: only those whose files changed are read;
+ * then hand the secondary zones to their refresh thread. */
 static void load_zones(const struct settings *s)
 {
-    struct dns_zone_source *src = calloc(s->zones.n ? s->zones.n : 1, sizeof *src);
-    if (!src) {
+    size_t n = s->zones.n;
+    struct dns_zone_source *src = calloc(n ? n : 1, sizeof *src);
+    struct dns_secondary_zone *sec = calloc(n ? n : 1, sizeof *sec);
+    if (!src || !sec) {
+        free(src);
+        free(sec);
         log_err("dns: out of memory loading zones");
         return;
     }
-    for (size_t i = 0; i < s->zones.n; i++) {
+    size_t nsec = 0;
+    for (size_t i = 0; i < n; i++) {
         const struct settings_zone *z = settings_zone_at(s, i);
-        src[i] = (struct dns_zone_source){z->name, z->file_path};
+        bool secondary = z->role == ZONE_SECONDARY;
+        src[i] = (struct dns_zone_source){z->name, z->file_path, secondary};
+        if (secondary)
+            sec[nsec++] = (struct dns_secondary_zone){z->name, z->file_path, z->primaries};
     }
-    dns_catalog_load(src, s->zones.n);
+    dns_catalog_load(src, n);
+    dns_secondary_configure(sec, nsec);
     free(src);
+    free(sec);
 }
 
 /* The pid file lets 'outpost dns reload' find the server. */
@@ -424,6 +436,7 @@ int cmd_serve(int argc, char **argv)
 
     server_run(on_reload, &rt);
 
+    dns_secondary_stop();
     pool_stop();
     server_cleanup();
     dns_server_cleanup();

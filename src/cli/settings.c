@@ -12,6 +12,7 @@
 #include "base/fsutil.h"
 #include "base/util.h"
 #include "dns/name.h"
+#include "dns/secondary.h"
 
 #define OFF(f) offsetof(struct settings, f)
 
@@ -114,10 +115,17 @@ static const char *const zone_roles[] = {"primary", "secondary", NULL};
 static const struct cfg_key zone_keys[] = {
     {"zone", "file", CFG_STR, ZOFF(file), "", 0, 0, NULL,
      "The zone's master file (RFC 1035 section 5), relative to the data "
-     "directory. Required."},
+     "directory. Required. For a secondary, where the transferred zone is "
+     "written (it need not exist at start)."},
     {"zone", "role", CFG_ENUM, ZOFF(role), "primary", 0, 0, zone_roles,
-     "primary: the file is the zone's source. (secondary, fetching the zone "
-     "from a primary by zone transfer, is not implemented yet.)"},
+     "primary: the file is the zone's source. secondary: the zone is fetched "
+     "from its primaries by zone transfer (IXFR, else AXFR) and kept up to "
+     "date by the SOA refresh, retry and expire timers and by NOTIFY."},
+    {"zone", "primaries", CFG_STR, ZOFF(primaries), "", 0, 0, NULL,
+     "For role = secondary (required there): where to fetch the zone from and "
+     "whose NOTIFY to accept, as ADDR[:PORT] [key NAME], several separated by "
+     "commas and tried in order; the port defaults to 53. A key names a [key "
+     "NAME] section."},
 };
 
 /* A zone's name must be a domain name; its canonical text (lower case,
@@ -148,9 +156,27 @@ static int zone_finish(void *item, char *err, size_t errlen)
         snprintf(err, errlen, "file is required (e.g. file = zones/%s.zone)", z->name);
         return OP_E_SYNTAX;
     }
+    bool has_primaries = z->primaries && z->primaries[0];
     if (z->role == ZONE_SECONDARY) {
-        snprintf(err, errlen, "role = secondary is not implemented yet (zone transfers from a "
-                              "primary come later); use role = primary with a zone file");
+        struct dns_primary p[DNS_MAX_PRIMARIES];
+        char why[200];
+        if (!has_primaries) {
+            snprintf(err, errlen, "primaries is required for role = secondary "
+                                  "(e.g. primaries = 192.0.2.1:53)");
+            return OP_E_SYNTAX;
+        }
+        int n = dns_primaries_parse(z->primaries, p, DNS_MAX_PRIMARIES, why, sizeof why);
+        if (n < 0) {
+            snprintf(err, errlen, "primaries: %s", why);
+            return OP_E_SYNTAX;
+        }
+        for (int i = 0; i < n; i++)
+            if (p[i].key[0]) {
+                snprintf(err, errlen, "primaries: key %s: TSIG is not available yet", p[i].key);
+                return OP_E_SYNTAX;
+            }
+    } else if (has_primaries) {
+        snprintf(err, errlen, "primaries is only for role = secondary");
         return OP_E_SYNTAX;
     }
     return 0;

@@ -1,19 +1,23 @@
 /*
  * catalog.c - the configured zones, reloaded when their files change (see
- * catalog.h). Main thread only.
+ * catalog.h). The main thread loads; the secondary module updates; one
+ * mutex keeps them apart.
  */
 #include "dns/catalog.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "base/err.h"
 #include "base/log.h"
 #include "dns/name.h"
 #include "dns/server.h"
+#include "dns/xfrin.h"
 #include "dns/zone.h"
 
 /* A zone as loaded, and the file it was loaded from. */
@@ -26,6 +30,7 @@ struct loaded {
 
 static struct loaded *g_loaded;
 static size_t g_nloaded;
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static bool same_file(const struct stat *a, const struct stat *b)
 {
@@ -46,6 +51,8 @@ static void log_lines(enum log_level lvl, const char *prefix, struct buf *text)
     }
 }
 
+static void free_loaded(void);
+
 static struct loaded *find_loaded(const char *name)
 {
     for (size_t i = 0; i < g_nloaded; i++)
@@ -65,7 +72,52 @@ static int load_one(const struct dns_zone_source *src, struct dns_zone **out, st
     return dns_zone_load(src->path, &apex, out, errors);
 }
 
+/* A secondary zone at start: its file if present and not expired, else a
+ * placeholder answered SERVFAIL until a transfer succeeds. */
+static int load_secondary(const struct dns_zone_source *src, struct dns_zone **out,
+                          struct buf *errors)
+{
+    struct dns_name apex;
+    if (dns_name_from_text(&apex, src->name, strlen(src->name), NULL) < 0)
+        return load_one(src, out, errors);          /* reports the name */
+    struct stat st;
+    struct dns_soa_timers t;
+    if (stat(src->path, &st) == 0) {
+        if (load_one(src, out, errors) == 0) {
+            /* RFC 1035 section 3.3.13: no refresh for EXPIRE seconds and
+             * the zone is no longer authoritative. */
+            if (dns_zone_soa(*out, &t) == 0 && st.st_mtime + (time_t)t.expire > time(NULL)) {
+                log_info("dns: zone %s loaded from %s: serial %u, %zu records (secondary)",
+                         src->name, src->path, dns_zone_serial(*out), dns_zone_records(*out));
+                return 0;
+            }
+            log_warn("dns: zone %s: %s was last refreshed more than its SOA expire (%us) ago; "
+                     "not served until a transfer succeeds", src->name, src->path, t.expire);
+            dns_zone_unref(*out);
+        } else {
+            log_lines(LOG_LVL_WARN, "dns: ", errors);
+            log_warn("dns: zone %s: %s does not load; fetching it from the primaries",
+                     src->name, src->path);
+            buf_clear(errors);
+        }
+    } else {
+        log_info("dns: zone %s: no %s yet; fetching it from the primaries", src->name, src->path);
+    }
+    *out = dns_zone_new_unavailable(&apex);
+    return *out ? 0 : -ENOMEM;
+}
+
+static int catalog_load(const struct dns_zone_source *src, size_t n);
+
 int dns_catalog_load(const struct dns_zone_source *src, size_t n)
+{
+    pthread_mutex_lock(&g_mu);
+    int r = catalog_load(src, n);
+    pthread_mutex_unlock(&g_mu);
+    return r;
+}
+
+static int catalog_load(const struct dns_zone_source *src, size_t n)
 {
     struct loaded *next = calloc(n ? n : 1, sizeof *next);
     if (!next) {
@@ -78,14 +130,18 @@ int dns_catalog_load(const struct dns_zone_source *src, size_t n)
         struct loaded *old = find_loaded(src[i].name);
         struct stat st;
         bool have_st = stat(src[i].path, &st) == 0;
-        if (old && have_st && strcmp(old->path, src[i].path) == 0 && same_file(&old->st, &st)) {
+        if ((old && have_st && strcmp(old->path, src[i].path) == 0 && same_file(&old->st, &st)) ||
+            (old && src[i].secondary)) {
+            /* Unchanged; or a secondary zone, whose data the secondary
+             * module keeps up to date. */
             dns_zone_ref(old->zone);         /* unchanged: keep it */
             next[nnext++] = (struct loaded){strdup(old->name), strdup(old->path), old->st, old->zone};
             continue;
         }
         struct buf errors = BUF_INIT;
         struct dns_zone *z = NULL;
-        int r = load_one(&src[i], &z, &errors);
+        int r = src[i].secondary ? load_secondary(&src[i], &z, &errors)
+                                 : load_one(&src[i], &z, &errors);
         if (r < 0) {
             failed++;
             if (buf_len(&errors) == 0)
@@ -107,7 +163,8 @@ int dns_catalog_load(const struct dns_zone_source *src, size_t n)
         buf_free(&errors);
         if (!have_st)
             memset(&st, 0, sizeof st);
-        log_info("dns: zone %s %s from %s: serial %u, %zu records", src[i].name,
+        if (!src[i].secondary)
+            log_info("dns: zone %s %s from %s: serial %u, %zu records", src[i].name,
                  old ? "reloaded" : "loaded", src[i].path, dns_zone_serial(z), dns_zone_records(z));
         next[nnext++] = (struct loaded){strdup(src[i].name), strdup(src[i].path), st, z};
     }
@@ -140,14 +197,79 @@ int dns_catalog_load(const struct dns_zone_source *src, size_t n)
         if (!kept)
             log_info("dns: zone %s removed", g_loaded[i].name);
     }
-    dns_catalog_cleanup();
+    free_loaded();
     g_loaded = next;
     g_nloaded = nnext;
     dns_server_set_zones(zs);
     return failed;
 }
 
+/* A new set from the loaded zones, published. */
+static int publish(void)
+{
+    struct dns_zoneset *zs = dns_zoneset_new();
+    if (!zs)
+        return -ENOMEM;
+    for (size_t i = 0; i < g_nloaded; i++) {
+        int r = dns_zoneset_add(zs, g_loaded[i].zone);
+        if (r < 0) {
+            dns_zoneset_unref(zs);
+            return r;
+        }
+    }
+    dns_server_set_zones(zs);
+    return 0;
+}
+
+int dns_catalog_update(const char *name, struct dns_zone *z)
+{
+    pthread_mutex_lock(&g_mu);
+    struct loaded *l = find_loaded(name);
+    int r = OP_E_NOTFOUND;
+    if (l) {
+        struct dns_zone *nz = z;
+        if (nz)
+            dns_zone_ref(nz);
+        else
+            nz = dns_zone_new_unavailable(dns_zone_apex(l->zone));
+        r = -ENOMEM;
+        if (nz) {
+            struct dns_zone *old = l->zone;
+            l->zone = nz;
+            if (stat(l->path, &l->st) < 0)
+                memset(&l->st, 0, sizeof l->st);
+            r = publish();
+            if (r < 0) {
+                l->zone = old;           /* keep serving what is published */
+                dns_zone_unref(nz);
+            } else {
+                dns_zone_unref(old);
+            }
+        }
+    }
+    pthread_mutex_unlock(&g_mu);
+    return r;
+}
+
+struct dns_zone *dns_catalog_get(const char *name)
+{
+    pthread_mutex_lock(&g_mu);
+    struct loaded *l = find_loaded(name);
+    struct dns_zone *z = l ? l->zone : NULL;
+    if (z)
+        dns_zone_ref(z);
+    pthread_mutex_unlock(&g_mu);
+    return z;
+}
+
 void dns_catalog_cleanup(void)
+{
+    pthread_mutex_lock(&g_mu);
+    free_loaded();
+    pthread_mutex_unlock(&g_mu);
+}
+
+static void free_loaded(void)
 {
     for (size_t i = 0; i < g_nloaded; i++) {
         free(g_loaded[i].name);
