@@ -1,0 +1,251 @@
+"""outpost as a secondary: zones fetched from a real primary (NSD, Knot) by
+zone transfer, kept up to date by NOTIFY and the SOA timers, written to
+their file and served after a restart, and expired (SERVFAIL) when the
+primary stays out of reach.
+
+Each primary runs in the foreground with its own config in the test's temp
+directory, bound to 127.0.0.1 on a free port, and is stopped by PID. The
+test zone's SOA timers are short (refresh 2 s, retry 1 s, expire 6 s) so
+that refresh and expiry happen within the test.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import dns.flags
+import dns.message
+import dns.opcode
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+from conftest import free_dns_port
+
+ZONE_NAME = "sec.test"
+ZONE = """$TTL 300
+@ IN SOA ns.sec.test. hostmaster.sec.test. {serial} {refresh} 1 {expire} 60
+@ IN NS ns.sec.test.
+ns IN A 127.0.0.1
+www IN A 192.0.2.{serial}
+{extra}
+"""
+
+pytestmark = pytest.mark.skipif(not shutil.which("nsd"), reason="nsd is not installed")
+
+
+def zone_text(serial, refresh=2, expire=6, extra=""):
+    return ZONE.format(serial=serial, refresh=refresh, expire=expire, extra=extra)
+
+
+def query(port, name, rtype="A", timeout=2):
+    q = dns.message.make_query(name, rtype)
+    return dns.query.udp(q, "127.0.0.1", port=port, timeout=timeout)
+
+
+def wait_for(pred, timeout, what):
+    """Poll pred() every 0.2 s for at most timeout seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except dns.exception.Timeout:
+            last = "timeout"
+        time.sleep(0.2)
+    raise AssertionError("%s: not within %ss (last: %r)" % (what, timeout, last))
+
+
+def www_address(port):
+    r = query(port, "www." + ZONE_NAME)
+    if r.rcode() != dns.rcode.NOERROR or not r.answer:
+        return None
+    return r.answer[0][0].address, bool(r.flags & dns.flags.AA)
+
+
+class Nsd:
+    """NSD in the foreground as the zone's primary, notifying notify_port."""
+
+    def __init__(self, root, notify_port):
+        self.dir = root
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_dns_port()
+        self.notify_port = notify_port
+        self.proc = None
+        self.zonefile = self.dir / (ZONE_NAME + ".zone")
+        self.conf = self.dir / "nsd.conf"
+        self.conf.write_text("""server:
+  ip-address: 127.0.0.1@{port}
+  username: ""
+  chroot: ""
+  zonesdir: "{dir}"
+  pidfile: "{dir}/nsd.pid"
+  xfrdfile: "{dir}/xfrd.state"
+  zonelistfile: "{dir}/zone.list"
+  database: ""
+  logfile: "{dir}/nsd.log"
+  server-count: 1
+  verbosity: 2
+  rrl-ratelimit: 0
+remote-control:
+  control-enable: no
+zone:
+  name: {zone}
+  zonefile: "{zonefile}"
+  provide-xfr: 127.0.0.1 NOKEY
+  notify: 127.0.0.1@{nport} NOKEY
+""".format(port=self.port, dir=self.dir, zone=ZONE_NAME, zonefile=self.zonefile,
+           nport=notify_port))
+
+    def write_zone(self, text):
+        self.zonefile.write_text(text)
+
+    def start(self):
+        self.proc = subprocess.Popen(["nsd", "-d", "-c", str(self.conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: query(self.port, ZONE_NAME, "SOA", timeout=0.5).rcode() ==
+                 dns.rcode.NOERROR, 10, "NSD answers")
+
+    def reload(self):
+        os.kill(self.proc.pid, signal.SIGHUP)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    def log(self):
+        try:
+            return (self.dir / "nsd.log").read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+
+@pytest.fixture
+def nsd_pair(outpost_factory, tmp_path):
+    """An outpost (not started) secondary for sec.test, and NSD as primary (running)."""
+    srv = outpost_factory(start=False)
+    nsd = Nsd(tmp_path / "nsd", srv.dns_port)
+    nsd.write_zone(zone_text(1))
+    nsd.start()
+    srv.extra[("zone " + ZONE_NAME, "file")] = "zones/%s.zone" % ZONE_NAME
+    srv.extra[("zone " + ZONE_NAME, "role")] = "secondary"
+    srv.extra[("zone " + ZONE_NAME, "primaries")] = "127.0.0.1:%d" % nsd.port
+    srv.write_config()
+    yield srv, nsd
+    nsd.stop()
+
+
+def test_secondary_of_nsd(nsd_pair):
+    srv, nsd = nsd_pair
+    srv.start()
+    # The first transfer: AXFR, answered with authority.
+    assert wait_for(lambda: www_address(srv.dns_port), 15, "the first transfer") == \
+        ("192.0.2.1", True)
+    zonefile = srv.data / "zones" / (ZONE_NAME + ".zone")
+    assert zonefile.exists()
+    assert "by AXFR" in srv.stderr_text()
+    # The zone changes on NSD; its NOTIFY brings the new serial long
+    # before the refresh timer would (the zone is given a long refresh).
+    nsd.write_zone(zone_text(2, refresh=3600, expire=7200, extra="new IN A 192.0.2.99"))
+    nsd.reload()
+    assert wait_for(lambda: www_address(srv.dns_port) == ("192.0.2.2", True), 10,
+                    "the NOTIFY-triggered transfer")
+    r = query(srv.dns_port, "new." + ZONE_NAME)
+    assert r.answer and r.answer[0][0].address == "192.0.2.99"
+    assert "NOTIFY for sec.test" in srv.stderr_text()
+    # The fetched file is a master file that survives a restart, and is
+    # served at once, before the primary is asked.
+    nsd.stop()
+    assert "192.0.2.99" in zonefile.read_text()
+    srv.restart()
+    assert wait_for(lambda: www_address(srv.dns_port), 10, "served from the file") == \
+        ("192.0.2.2", True)
+
+
+def test_expiry_without_primary(nsd_pair):
+    srv, nsd = nsd_pair
+    srv.start()
+    assert wait_for(lambda: www_address(srv.dns_port), 15, "the first transfer")
+    nsd.stop()
+    # refresh 2, retry 1, expire 6: SERVFAIL within about 6 s of the last
+    # successful check.
+    wait_for(lambda: query(srv.dns_port, "www." + ZONE_NAME).rcode() == dns.rcode.SERVFAIL,
+             12, "expiry")
+    assert "expired" in srv.stderr_text()
+    # Expiry holds across a restart: the file's age says so.
+    srv.restart()
+    wait_for(lambda: query(srv.dns_port, "www." + ZONE_NAME).rcode() == dns.rcode.SERVFAIL,
+             5, "still expired after a restart")
+    # The primary comes back: the next retry fetches the zone again.
+    nsd.start()
+    assert wait_for(lambda: www_address(srv.dns_port), 10, "fetched again") == \
+        ("192.0.2.1", True)
+
+
+def test_no_data_yet_is_servfail(outpost_factory):
+    """A secondary whose primary never answered: SERVFAIL, not REFUSED."""
+    srv = outpost_factory(start=False)
+    srv.extra[("zone " + ZONE_NAME, "file")] = "zones/%s.zone" % ZONE_NAME
+    srv.extra[("zone " + ZONE_NAME, "role")] = "secondary"
+    srv.extra[("zone " + ZONE_NAME, "primaries")] = "127.0.0.1:%d" % free_dns_port()
+    srv.write_config()
+    srv.start()
+    r = wait_for(lambda: query(srv.dns_port, "www." + ZONE_NAME), 5, "an answer")
+    assert r.rcode() == dns.rcode.SERVFAIL
+    assert query(srv.dns_port, "www.other.test").rcode() == dns.rcode.REFUSED
+
+
+def notify(port, zone, timeout=2):
+    q = dns.message.make_query(zone, "SOA")
+    q.flags = dns.flags.AA
+    q.set_opcode(dns.opcode.NOTIFY)
+    return dns.query.udp(q, "127.0.0.1", port=port, timeout=timeout)
+
+
+def test_notify_answers(nsd_pair):
+    srv, nsd = nsd_pair
+    srv.start()
+    wait_for(lambda: www_address(srv.dns_port), 15, "the first transfer")
+    r = notify(srv.dns_port, ZONE_NAME)     # from 127.0.0.1: a primary's address
+    assert r.rcode() == dns.rcode.NOERROR and r.opcode() == dns.opcode.NOTIFY
+    assert r.flags & dns.flags.AA and r.question[0].name.to_text() == ZONE_NAME + "."
+    assert notify(srv.dns_port, "other.test").rcode() == dns.rcode.NOTAUTH
+
+
+def test_notify_from_elsewhere_refused(outpost_factory):
+    srv = outpost_factory(start=False)
+    srv.extra[("zone " + ZONE_NAME, "file")] = "zones/%s.zone" % ZONE_NAME
+    srv.extra[("zone " + ZONE_NAME, "role")] = "secondary"
+    srv.extra[("zone " + ZONE_NAME, "primaries")] = "192.0.2.1"
+    srv.write_config()
+    srv.start()
+    r = wait_for(lambda: notify(srv.dns_port, ZONE_NAME), 5, "a NOTIFY answer")
+    assert r.rcode() == dns.rcode.REFUSED
+
+
+def test_config_checks(outpost_factory):
+    srv = outpost_factory(start=False)
+    srv.extra[("zone " + ZONE_NAME, "file")] = "zones/%s.zone" % ZONE_NAME
+    srv.extra[("zone " + ZONE_NAME, "role")] = "secondary"
+    srv.write_config()
+    r = srv.cli("check")
+    assert r.returncode != 0 and b"primaries is required" in r.stderr
+    srv.extra[("zone " + ZONE_NAME, "primaries")] = "not-an-address"
+    srv.write_config()
+    r = srv.cli("check")
+    assert r.returncode != 0 and b"primaries" in r.stderr
+    srv.extra[("zone " + ZONE_NAME, "primaries")] = "127.0.0.1:5300, [::1]"
+    srv.write_config()
+    r = srv.cli("check")
+    assert r.returncode == 0, r.stderr
