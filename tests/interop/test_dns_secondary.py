@@ -249,3 +249,87 @@ def test_config_checks(outpost_factory):
     srv.write_config()
     r = srv.cli("check")
     assert r.returncode == 0, r.stderr
+
+
+class Knot:
+    """knotd in the foreground as the zone's primary, with a journal of
+    changes so that it answers IXFR, notifying notify_port."""
+
+    def __init__(self, root, notify_port):
+        self.dir = root
+        (self.dir / "db").mkdir(parents=True, exist_ok=True)
+        self.port = free_dns_port()
+        self.proc = None
+        self.zonefile = self.dir / (ZONE_NAME + ".zone")
+        self.conf = self.dir / "knot.conf"
+        self.conf.write_text("""server:
+    listen: 127.0.0.1@{port}
+    rundir: "{dir}"
+    user: root:root
+database:
+    storage: "{dir}/db"
+control:
+    listen: "{dir}/knot.sock"
+log:
+  - target: "{dir}/knot.log"
+    any: info
+remote:
+  - id: outpost
+    address: 127.0.0.1@{nport}
+acl:
+  - id: xfr
+    address: 127.0.0.1
+    action: transfer
+template:
+  - id: default
+    storage: "{dir}"
+    zonefile-load: difference
+    journal-content: changes
+    zonefile-sync: -1
+zone:
+  - domain: {zone}
+    file: "{zonefile}"
+    acl: xfr
+    notify: outpost
+""".format(port=self.port, dir=self.dir, nport=notify_port, zone=ZONE_NAME,
+           zonefile=self.zonefile))
+
+    write_zone = Nsd.write_zone
+    reload = Nsd.reload
+    stop = Nsd.stop
+
+    def start(self):
+        self.proc = subprocess.Popen(["knotd", "-c", str(self.conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: query(self.port, ZONE_NAME, "SOA", timeout=0.5).rcode() ==
+                 dns.rcode.NOERROR, 10, "Knot answers")
+
+
+@pytest.mark.skipif(not shutil.which("knotd"), reason="knot is not installed")
+def test_secondary_of_knot_by_ixfr(outpost_factory, tmp_path):
+    srv = outpost_factory(start=False)
+    knot = Knot(tmp_path / "knot", srv.dns_port)
+    try:
+        knot.write_zone(zone_text(1, refresh=3600, expire=7200,
+                                  extra="gone IN TXT \"deleted by the IXFR\""))
+        knot.start()
+        srv.extra[("zone " + ZONE_NAME, "file")] = "zones/%s.zone" % ZONE_NAME
+        srv.extra[("zone " + ZONE_NAME, "role")] = "secondary"
+        srv.extra[("zone " + ZONE_NAME, "primaries")] = "127.0.0.1:%d" % knot.port
+        srv.write_config()
+        srv.start()
+        assert wait_for(lambda: www_address(srv.dns_port), 15, "the first transfer") == \
+            ("192.0.2.1", True)
+        assert query(srv.dns_port, "gone." + ZONE_NAME, "TXT").answer
+        # A change on Knot: its NOTIFY, then an IXFR of the differences.
+        knot.write_zone(zone_text(2, refresh=3600, expire=7200, extra="new IN A 192.0.2.99"))
+        knot.reload()
+        assert wait_for(lambda: www_address(srv.dns_port) == ("192.0.2.2", True), 10,
+                        "the IXFR")
+        assert "serial 2 from 127.0.0.1:%d by IXFR" % knot.port in srv.stderr_text()
+        assert query(srv.dns_port, "new." + ZONE_NAME).answer[0][0].address == "192.0.2.99"
+        assert query(srv.dns_port, "gone." + ZONE_NAME, "TXT").rcode() == dns.rcode.NXDOMAIN
+        text = (srv.data / "zones" / (ZONE_NAME + ".zone")).read_text()
+        assert "192.0.2.99" in text and "deleted by the IXFR" not in text
+    finally:
+        knot.stop()
