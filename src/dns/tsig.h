@@ -58,11 +58,31 @@ struct dns_tsig_ctx {
     uint16_t error;                  /* TSIG error to report (BADSIG, BADKEY, BADTIME, ...) */
     uint16_t orig_id;                /* the request's Original ID */
     uint64_t time_signed;            /* of the request, echoed in BADTIME answers */
+    /* Set by dns_tsig_verify_request whenever the request has a TSIG, even
+     * with a key we do not know: the error answer names the same key and
+     * algorithm (lower-cased). */
+    struct dns_name key_name;
+    struct dns_name alg_name;
+    /* Client side only: a MAC in progress over unsigned messages of a
+     * transfer (an EVP_MAC_CTX), freed when the next signed message is
+     * verified or on any error; dns_tsig_ctx_clear frees it when a
+     * transfer is abandoned in the middle. */
+    void *run;
 };
 
-/* Octets a TSIG RR signed with k takes: reserve them in the writer
+/* Free what a client-side context may still hold (see run); the context
+ * may then be used again from its start. Safe to call at any time. */
+void dns_tsig_ctx_clear(struct dns_tsig_ctx *ctx);
+
+/* Octets a TSIG RR signed with k takes at most (6 octets of Other Data
+ * included, for a BADTIME answer): reserve them in the writer
  * (dns_writer_reserve) before writing the rest of the message. */
 size_t dns_tsig_size(const struct dns_tsig_key *k);
+
+/* Octets the TSIG RR of the next dns_tsig_sign with ctx takes at most,
+ * error answers included (for BADKEY ctx->key is NULL, and the RR names
+ * the request's key): what a server reserves for its response. */
+size_t dns_tsig_ctx_size(const struct dns_tsig_ctx *ctx);
 
 /*
  * Server side: check the TSIG RR of a request (the last RR of the
@@ -86,7 +106,19 @@ int dns_tsig_verify_request(const struct dns_msg *m, const struct dns_tsig_key *
  * the TSIG RR as the last additional record. first says whether this is
  * the first message of the response (it covers the full variables;
  * later ones of a transfer cover only Time Signed and Fudge, section
- * 5.3.1). Returns 0, -EMSGSIZE.
+ * 5.3.1). Returns 0, -EMSGSIZE (nothing written), -EINVAL (no key).
+ *
+ * Client side: zero the context, set ctx->key, and sign the request with
+ * first true: no prior MAC (mac_len is 0), Original ID is the request's
+ * ID. Server side: ctx as dns_tsig_verify_request left it; every message
+ * of a response is signed (we never leave messages unsigned).
+ *
+ * Error answers (section 5.3.2), after dns_tsig_verify_request returned
+ * -DNS_RCODE_NOTAUTH, use the same call: for BADKEY and BADSIG the TSIG
+ * RR is unsigned (MAC Size 0) and names the request's key and algorithm;
+ * for BADTIME it is signed with the request's MAC, Time Signed is the
+ * request's and Other Data holds our time (section 5.2.3); BADTRUNC is
+ * signed like BADTIME, without Other Data (the MAC was good).
  */
 int dns_tsig_sign(struct dns_writer *w, struct dns_tsig_ctx *ctx, uint64_t now, bool first);
 
@@ -99,5 +131,13 @@ int dns_tsig_sign(struct dns_writer *w, struct dns_tsig_ctx *ctx, uint64_t now, 
  */
 int dns_tsig_verify_response(const struct dns_msg *m, struct dns_tsig_ctx *ctx, uint64_t now,
                              bool first);
+
+/*
+ * Client side, when the last message of a response has arrived: 0 if it
+ * was signed and verified, OP_E_AUTH if it came unsigned (section 5.3.1:
+ * the final message must carry a TSIG). Frees what ctx held (as
+ * dns_tsig_ctx_clear).
+ */
+int dns_tsig_verify_end(struct dns_tsig_ctx *ctx);
 
 #endif
