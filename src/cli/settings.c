@@ -6,13 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/util.h"
+#include "auth/sasl.h"
+#include "base/log.h"
+#include "dns/acl.h"
 #include "dns/name.h"
-#include "dns/secondary.h"
 
 #define OFF(f) offsetof(struct settings, f)
 
@@ -126,6 +129,15 @@ static const struct cfg_key zone_keys[] = {
      "whose NOTIFY to accept, as ADDR[:PORT] [key NAME], several separated by "
      "commas and tried in order; the port defaults to 53. A key names a [key "
      "NAME] section."},
+    {"zone", "allow_transfer", CFG_STR, ZOFF(allow_transfer), "", 0, 0, NULL,
+     "Who may transfer the zone (AXFR, IXFR): a comma-separated list of "
+     "'PREFIX [key NAME]' entries, e.g. '127.0.0.1/32 key xfr-key, ::1'. An "
+     "entry with a key admits only requests signed (TSIG) with that key. "
+     "Empty: nobody."},
+    {"zone", "notify", CFG_STR, ZOFF(notify), "", 0, 0, NULL,
+     "Secondary servers told by NOTIFY (RFC 1996) when the zone is loaded with "
+     "a new serial: a comma-separated list of 'ADDR[:PORT] [key NAME]', e.g. "
+     "'192.0.2.2:53 key xfr-key'. Empty: none."},
 };
 
 /* A zone's name must be a domain name; its canonical text (lower case,
@@ -156,25 +168,31 @@ static int zone_finish(void *item, char *err, size_t errlen)
         snprintf(err, errlen, "file is required (e.g. file = zones/%s.zone)", z->name);
         return OP_E_SYNTAX;
     }
+    char msg[256];
+    struct dns_acl acl;
+    if (dns_acl_parse(z->allow_transfer, &acl, msg, sizeof msg) < 0) {
+        snprintf(err, errlen, "allow_transfer: %s", msg);
+        return OP_E_SYNTAX;
+    }
+    dns_acl_free(&acl);
+    struct dns_remotes rem;
+    if (dns_remotes_parse(z->notify, 53, &rem, msg, sizeof msg) < 0) {
+        snprintf(err, errlen, "notify: %s", msg);
+        return OP_E_SYNTAX;
+    }
+    dns_remotes_free(&rem);
     bool has_primaries = z->primaries && z->primaries[0];
     if (z->role == ZONE_SECONDARY) {
-        struct dns_primary p[DNS_MAX_PRIMARIES];
-        char why[200];
         if (!has_primaries) {
             snprintf(err, errlen, "primaries is required for role = secondary "
                                   "(e.g. primaries = 192.0.2.1:53)");
             return OP_E_SYNTAX;
         }
-        int n = dns_primaries_parse(z->primaries, p, DNS_MAX_PRIMARIES, why, sizeof why);
-        if (n < 0) {
-            snprintf(err, errlen, "primaries: %s", why);
+        if (dns_remotes_parse(z->primaries, 53, &rem, msg, sizeof msg) < 0) {
+            snprintf(err, errlen, "primaries: %s", msg);
             return OP_E_SYNTAX;
         }
-        for (int i = 0; i < n; i++)
-            if (p[i].key[0]) {
-                snprintf(err, errlen, "primaries: key %s: TSIG is not available yet", p[i].key);
-                return OP_E_SYNTAX;
-            }
+        dns_remotes_free(&rem);
     } else if (has_primaries) {
         snprintf(err, errlen, "primaries is only for role = secondary");
         return OP_E_SYNTAX;
@@ -182,7 +200,48 @@ static int zone_finish(void *item, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- [key NAME] ------------------------------------------------------------ */
+
+#define KOFF(f) offsetof(struct settings_key, f)
+
+const char *const settings_key_algorithms[] = {"hmac-sha256", "hmac-sha384", "hmac-sha512",
+                                               "hmac-sha1", NULL};
+
+static const struct cfg_key key_keys[] = {
+    {"key", "algorithm", CFG_ENUM, KOFF(algorithm), "hmac-sha256", 0, 0,
+     settings_key_algorithms,
+     "The HMAC algorithm (RFC 8945 section 6): hmac-sha256, hmac-sha384, "
+     "hmac-sha512 or hmac-sha1."},
+    {"key", "secret", CFG_STR, KOFF(secret), "", 0, 0, NULL,
+     "The shared secret in base64, as 'tsig-keygen' or 'keymgr -t' print it "
+     "(1 to 128 octets). Required. Keep the config file unreadable to others: "
+     "outpost warns when it is world-readable, and never logs the secret."},
+};
+
+static int key_finish(void *item, char *err, size_t errlen)
+{
+    struct settings_key *k = item;
+    unsigned char raw[128];
+    /* The secret's value itself stays out of the message. */
+    if (!k->secret || !k->secret[0]) {
+        snprintf(err, errlen, "secret is required (base64, e.g. from tsig-keygen)");
+        return OP_E_SYNTAX;
+    }
+    int n = sasl_b64_decode(k->secret, strlen(k->secret), raw, sizeof raw);
+    explicit_bzero(raw, sizeof raw);
+    if (n <= 0) {
+        snprintf(err, errlen, "secret is not base64 of 1 to 128 octets");
+        return OP_E_SYNTAX;
+    }
+    return 0;
+}
+
 const struct cfg_group settings_groups[] = {
+    {"key", key_keys, ARRAY_LEN(key_keys), OFF(keys), sizeof(struct settings_key),
+     KOFF(name), zone_check_name, key_finish,
+     "One section per TSIG key (RFC 8945), named by the key's name as both ends "
+     "know it: [key xfr-key]. Zones refer to keys by name in allow_transfer, "
+     "notify and primaries."},
     {"zone", zone_keys, ARRAY_LEN(zone_keys), OFF(zones), sizeof(struct settings_zone),
      ZOFF(name), zone_check_name, zone_finish,
      "One section per zone the DNS service answers for with authority, named by "
@@ -243,6 +302,70 @@ static char *abs_path(const char *base, const char *p)
     return xstrdup(full);
 }
 
+/* Whether keyname names a [key NAME] section. */
+static bool key_known(const struct settings *s, const char *keyname)
+{
+    for (size_t i = 0; i < s->keys.n; i++)
+        if (dns_acl_key_equal(settings_key_at(s, i)->name, keyname))
+            return true;
+    return false;
+}
+
+/* Every key a zone names must have its [key NAME] section. */
+static int check_key_refs(const struct settings *s, const char *fname, struct buf *errors)
+{
+    int nerr = 0;
+    char msg[256];
+    for (size_t i = 0; i < s->zones.n; i++) {
+        const struct settings_zone *z = settings_zone_at(s, i);
+        struct dns_acl acl;
+        if (dns_acl_parse(z->allow_transfer, &acl, msg, sizeof msg) == 0) {
+            for (size_t j = 0; j < acl.n; j++) {
+                const char *k = dns_acl_key_at(&acl, j);
+                if (k && !key_known(s, k)) {
+                    buf_printf(errors, "%s: [zone %s] allow_transfer: no [key %s] section\n",
+                               fname, z->name, k);
+                    nerr++;
+                }
+            }
+            dns_acl_free(&acl);
+        }
+        struct dns_remotes rem;
+        if (dns_remotes_parse(z->notify, 53, &rem, msg, sizeof msg) == 0) {
+            for (size_t j = 0; j < rem.n; j++) {
+                if (rem.v[j].key[0] && !key_known(s, rem.v[j].key)) {
+                    buf_printf(errors, "%s: [zone %s] notify: no [key %s] section\n", fname,
+                               z->name, rem.v[j].key);
+                    nerr++;
+                }
+            }
+            dns_remotes_free(&rem);
+        }
+        if (z->role == ZONE_SECONDARY &&
+            dns_remotes_parse(z->primaries, 53, &rem, msg, sizeof msg) == 0) {
+            for (size_t j = 0; j < rem.n; j++) {
+                if (rem.v[j].key[0] && !key_known(s, rem.v[j].key)) {
+                    buf_printf(errors, "%s: [zone %s] primaries: no [key %s] section\n", fname,
+                               z->name, rem.v[j].key);
+                    nerr++;
+                }
+            }
+            dns_remotes_free(&rem);
+        }
+    }
+    return nerr;
+}
+
+/* TSIG secrets in a file others may read are no secrets (RFC 8945 section
+ * 9): say so, without refusing to start. */
+static void warn_if_readable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & S_IROTH))
+        log_warn("config: %s holds TSIG secrets and is readable by every user; "
+                 "chmod o-r it", path);
+}
+
 int settings_load(struct settings *s, const char *path, const char *data_override,
                   struct buf *errors)
 {
@@ -281,6 +404,9 @@ int settings_load(struct settings *s, const char *path, const char *data_overrid
             nerr++;
         }
     }
+    nerr += check_key_refs(s, path ? path : "config", errors);
+    if (path && s->keys.n > 0)
+        warn_if_readable(path);
     s->cert_path = abs_path(s->data_dir, s->cert);
     s->key_path = abs_path(s->data_dir, s->key);
     if (!s->cert_path || !s->key_path) {

@@ -54,6 +54,8 @@ struct settings {
     unsigned dns_rrl_slip;
     bool dns_log_queries;
 
+    /* [key NAME], one item per TSIG key: struct settings_key */
+    struct cfg_list keys;
     /* [zone NAME], one item per zone: struct settings_zone */
     struct cfg_list zones;
 
@@ -75,8 +77,27 @@ struct settings_zone {
     char *file;                 /* as written */
     int role;                   /* enum zone_role */
     char *primaries;            /* secondary: "ADDR[:PORT] [key NAME], ..." (dns/secondary.h) */
+    char *allow_transfer;       /* dns/acl.h access list; "" = nobody */
+    char *notify;               /* dns/acl.h address list; "" = none */
     char *file_path;            /* derived: absolute (relative to the data directory) */
 };
+
+/* The TSIG algorithms a [key NAME] may name, in the order of enum
+ * dns_tsig_alg (dns/tsig.h). */
+extern const char *const settings_key_algorithms[];
+
+/* One [key NAME] section: a TSIG key (RFC 8945). The secret is never
+ * logged or printed. */
+struct settings_key {
+    char *name;                 /* canonical: lower case, no final dot */
+    int algorithm;              /* index into settings_key_algorithms */
+    char *secret;               /* base64, as written */
+};
+
+static inline const struct settings_key *settings_key_at(const struct settings *s, size_t i)
+{
+    return cfg_item(&s->keys, sizeof(struct settings_key), i);
+}
 
 static inline const struct settings_zone *settings_zone_at(const struct settings *s, size_t i)
 {

@@ -4,6 +4,8 @@
 
 #include "base/fsutil.h"
 #include "cli/settings.h"
+#include <sys/stat.h>
+
 #include "test.h"
 
 TEST(settings_defaults_are_the_embedded_default)
@@ -125,7 +127,52 @@ TEST(settings_zones_and_dns_keys)
     CHECK(strstr(e, "zones.conf:5: [zone bad..name] 'bad..name' is not a valid domain name") != NULL);
     CHECK(strstr(e, "zones.conf:7: [zone sec.test] primaries is required for role = secondary") != NULL);
     CHECK(strstr(e, "[zone p.test] primaries is only for role = secondary") != NULL);
-    CHECK(strstr(e, "[zone s2.test] primaries: '192.0.2.1:53' is not ADDR[:PORT] [key NAME]") != NULL);
+    CHECK(strstr(e, "[zone s2.test] primaries: '192.0.2.1:53': expected") != NULL);
+    settings_free(&s);
+    buf_free(&err);
+}
+
+TEST(settings_keys_and_transfer_lists)
+{
+    const char *dir = test_tmpdir();
+    char path[512];
+    pathf(path, sizeof path, "%s/keys.conf", dir);
+    FILE *f = fopen(path, "w");
+    REQUIRE(f);
+    fputs("[key Xfr-Key.]\nalgorithm = hmac-sha512\nsecret = c2VjcmV0c2VjcmV0\n"
+          "[zone example.test]\nfile = a\nallow_transfer = 127.0.0.1/32 key xfr-key, ::1\n"
+          "notify = 127.0.0.2:5353 key XFR-KEY\n", f);
+    fclose(f);
+    chmod(path, 0600);
+    struct settings s;
+    struct buf err = BUF_INIT;
+    CHECK_INT(settings_load(&s, path, NULL, &err), 0);
+    REQUIRE(s.keys.n == 1);
+    CHECK_STR(settings_key_at(&s, 0)->name, "xfr-key");
+    CHECK_INT(settings_key_at(&s, 0)->algorithm, 2);
+    CHECK_STR(settings_zone_at(&s, 0)->notify, "127.0.0.2:5353 key XFR-KEY");
+    settings_free(&s);
+
+    f = fopen(path, "w");
+    REQUIRE(f);
+    fputs("[key k1]\nsecret = not*base64\n[key k2]\nalgorithm = md5\nsecret = AAAA\n"
+          "[key k3]\n"
+          "[zone a.test]\nfile = a\nallow_transfer = 127.0.0.1/33\n"
+          "[zone b.test]\nfile = b\nnotify = host\n"
+          "[zone c.test]\nfile = c\nallow_transfer = ::1 key nokey\nnotify = ::1 key k9\n", f);
+    fclose(f);
+    chmod(path, 0600);
+    buf_clear(&err);
+    CHECK_INT(settings_load(&s, path, NULL, &err), 7);
+    const char *e = buf_cstr(&err);
+    CHECK(strstr(e, "keys.conf:1: [key k1] secret is not base64") != NULL);
+    CHECK(strstr(e, "keys.conf:4: [key k2] algorithm") != NULL);
+    CHECK(strstr(e, "keys.conf:6: [key k3] secret is required") != NULL);
+    CHECK(strstr(e, "[zone a.test] allow_transfer: '127.0.0.1/33'") != NULL);
+    CHECK(strstr(e, "[zone b.test] notify: 'host'") != NULL);
+    CHECK(strstr(e, "[zone c.test] allow_transfer: no [key nokey] section") != NULL);
+    CHECK(strstr(e, "[zone c.test] notify: no [key k9] section") != NULL);
+    CHECK(strstr(e, "not*base64") == NULL);            /* secrets stay out of messages */
     settings_free(&s);
     buf_free(&err);
 }
