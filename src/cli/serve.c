@@ -237,7 +237,25 @@ static void load_zones(const struct settings *s)
             sec[nsec++] = (struct dns_secondary_zone){z->name, z->file_path, z->primaries};
     }
     dns_catalog_load(src, n);
-    dns_secondary_configure(sec, nsec);
+    /* The TSIG keys the primaries may name (the secondary module copies
+     * those it uses; this copy is wiped). */
+    size_t nkeys = 0;
+    struct dns_tsig_key *keys = calloc(s->keys.n ? s->keys.n : 1, sizeof *keys);
+    for (size_t i = 0; keys && nsec && i < s->keys.n; i++) {
+        const struct settings_key *k = settings_key_at(s, i);
+        char err[200];
+        if (dns_tsig_key_init(&keys[nkeys], k->name, settings_key_algorithms[k->algorithm],
+                              k->secret, err, sizeof err) == 0)
+            nkeys++;
+        else
+            log_err("dns: [key %s]: %s", k->name, err);
+    }
+    if (!keys && nsec)
+        log_err("dns: out of memory reading the TSIG keys");
+    dns_secondary_configure(sec, nsec, keys, nkeys);
+    if (keys)
+        explicit_bzero(keys, (s->keys.n ? s->keys.n : 1) * sizeof *keys);
+    free(keys);
     free(src);
     free(sec);
 }

@@ -22,8 +22,10 @@
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "dns/acl.h"
 #include "dns/catalog.h"
 #include "dns/consts.h"
+#include "dns/journal.h"
 #include "dns/rdata.h"
 #include "dns/wire.h"
 #include "dns/writer.h"
@@ -36,11 +38,20 @@
 /* Before the first SOA is known: how soon a failed first check is retried. */
 #define FIRST_RETRY_S 10
 
+/* One primary, its key resolved. */
+struct primary {
+    struct sockaddr_storage addr;
+    bool has_key;
+    struct dns_tsig_key key;
+};
+
+#define MAX_PRIMARIES 8
+
 struct sec {
     char *name;
     char *path;
     struct dns_name apex;            /* lower-cased */
-    struct dns_primary prim[DNS_MAX_PRIMARIES];
+    struct primary prim[MAX_PRIMARIES];
     size_t nprim;
     uint32_t refresh, retry, expire; /* seconds, from the zone's SOA */
     uint64_t next_check;             /* clock_ms() */
@@ -60,77 +71,10 @@ static void *refresh_main(void *arg);
 
 /* ---- configuration ------------------------------------------------------------- */
 
-static int parse_addr(const char *s, struct sockaddr_storage *ss)
-{
-    socklen_t sl;
-    char tmp[128];
-    if (cfg_parse_addr(s, ss, &sl) == 0)
-        return 0;
-    /* No port: 53 (RFC 1035 section 4.2). */
-    if (strchr(s, ':') && s[0] != '[')
-        snprintf(tmp, sizeof tmp, "[%s]:53", s);
-    else
-        snprintf(tmp, sizeof tmp, "%s:53", s);
-    return cfg_parse_addr(tmp, ss, &sl);
-}
-
-int dns_primaries_parse(const char *text, struct dns_primary *out, size_t max, char *err,
-                        size_t errlen)
-{
-    size_t n = 0;
-    const char *p = text;
-    for (;;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        char item[256];
-        if (len >= sizeof item) {
-            snprintf(err, errlen, "a primary is too long");
-            return OP_E_SYNTAX;
-        }
-        memcpy(item, p, len);
-        item[len] = '\0';
-        char *words[4], *save = NULL;
-        size_t nw = 0;
-        for (char *w = strtok_r(item, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
-            if (nw < 4)
-                words[nw++] = w;
-            else
-                nw = 5;
-        if (nw == 0 && !e && n > 0)
-            break;                           /* a final comma */
-        if (n == max) {
-            snprintf(err, errlen, "more than %zu primaries", max);
-            return OP_E_SYNTAX;
-        }
-        struct dns_primary *pr = &out[n];
-        memset(pr, 0, sizeof *pr);
-        if (nw != 1 && !(nw == 3 && strcmp(words[1], "key") == 0)) {
-            snprintf(err, errlen, "'%s' is not ADDR[:PORT] [key NAME]", nw ? words[0] : "");
-            return OP_E_SYNTAX;
-        }
-        if (parse_addr(words[0], &pr->addr) < 0) {
-            snprintf(err, errlen, "'%s' is not an IP address with an optional port", words[0]);
-            return OP_E_SYNTAX;
-        }
-        if (nw == 3 && !str_copy(pr->key, sizeof pr->key, words[2])) {
-            snprintf(err, errlen, "key name '%s' is too long", words[2]);
-            return OP_E_SYNTAX;
-        }
-        n++;
-        if (!e)
-            break;
-        p = e + 1;
-    }
-    if (n == 0) {
-        snprintf(err, errlen, "no primary given");
-        return OP_E_SYNTAX;
-    }
-    return (int)n;
-}
-
 static void sec_free(struct sec *z)
 {
     if (z) {
+        explicit_bzero(z->prim, sizeof z->prim);     /* the keys' secrets */
         free(z->name);
         free(z->path);
         free(z);
@@ -173,7 +117,46 @@ static void start_zone(struct sec *z)
         dns_zone_unref(cur);
 }
 
-int dns_secondary_configure(const struct dns_secondary_zone *zs, size_t n)
+/* The primaries of a zone, with their keys: the count, or -1 (logged). */
+static int resolve_primaries(const struct dns_secondary_zone *zs, const struct dns_tsig_key *keys,
+                             size_t nkeys, struct primary *out)
+{
+    struct dns_remotes rem;
+    char err[256];
+    if (dns_remotes_parse(zs->primaries ? zs->primaries : "", 53, &rem, err, sizeof err) < 0) {
+        log_err("dns: zone %s: primaries: %s", zs->name, err);
+        return -1;
+    }
+    int n = 0;
+    for (size_t i = 0; i < rem.n && n < MAX_PRIMARIES; i++) {
+        struct primary *p = &out[n];
+        memset(p, 0, sizeof *p);
+        p->addr = rem.v[i].addr;
+        if (rem.v[i].key[0]) {
+            struct dns_name kn;
+            const struct dns_tsig_key *k = NULL;
+            if (dns_name_from_text(&kn, rem.v[i].key, strlen(rem.v[i].key), NULL) == 0)
+                for (size_t j = 0; j < nkeys && !k; j++)
+                    if (dns_name_equal(&keys[j].name, &kn))
+                        k = &keys[j];
+            if (!k) {
+                log_err("dns: zone %s: primaries: no usable [key %s]; primary skipped",
+                        zs->name, rem.v[i].key);
+                continue;
+            }
+            p->has_key = true;
+            p->key = *k;
+        }
+        n++;
+    }
+    if (rem.n > MAX_PRIMARIES)
+        log_warn("dns: zone %s: only the first %d primaries are used", zs->name, MAX_PRIMARIES);
+    dns_remotes_free(&rem);
+    return n;
+}
+
+int dns_secondary_configure(const struct dns_secondary_zone *zs, size_t n,
+                            const struct dns_tsig_key *keys, size_t nkeys)
 {
     struct sec **next = calloc(n ? n : 1, sizeof *next);
     if (!next) {
@@ -183,14 +166,10 @@ int dns_secondary_configure(const struct dns_secondary_zone *zs, size_t n)
     pthread_mutex_lock(&g_mu);
     size_t nnext = 0;
     for (size_t i = 0; i < n; i++) {
-        struct dns_primary prim[DNS_MAX_PRIMARIES];
-        char err[256];
-        int np = dns_primaries_parse(zs[i].primaries ? zs[i].primaries : "", prim,
-                                     DNS_MAX_PRIMARIES, err, sizeof err);
-        if (np < 0) {
-            log_err("dns: zone %s: primaries: %s", zs[i].name, err);
+        struct primary prim[MAX_PRIMARIES];
+        int np = resolve_primaries(&zs[i], keys, nkeys, prim);
+        if (np <= 0)
             continue;
-        }
         struct sec *z = find_zone(zs[i].name);
         bool fresh = !z;
         if (fresh) {
@@ -314,7 +293,7 @@ struct job {
     char name[DNS_NAME_MAXTEXT];
     char path[4200];
     struct dns_name apex;
-    struct dns_primary prim[DNS_MAX_PRIMARIES];
+    struct primary prim[MAX_PRIMARIES];
     size_t nprim;
 };
 
@@ -349,7 +328,8 @@ static enum outcome check_zone(const struct job *j, struct dns_soa_timers *timer
         char from[80], err[512];
         addr_text(&j->prim[i].addr, from, sizeof from);
         uint32_t serial;
-        if (dns_xfrin_soa_query(&j->prim[i].addr, &j->apex, SOA_TIMEOUT_MS, &serial, err,
+        const struct dns_tsig_key *key = j->prim[i].has_key ? &j->prim[i].key : NULL;
+        if (dns_xfrin_soa_query(&j->prim[i].addr, key, &j->apex, SOA_TIMEOUT_MS, &serial, err,
                                 sizeof err) < 0) {
             log_warn("dns: zone %s: primary %s: SOA query: %s", j->name, from, err);
             continue;
@@ -360,8 +340,8 @@ static enum outcome check_zone(const struct job *j, struct dns_soa_timers *timer
         }
         struct dns_zone *nz = NULL;
         const char *how = "AXFR";
-        int r = dns_xfrin_fetch(&j->prim[i].addr, &j->apex, have ? cur : NULL, XFR_TIMEOUT_MS,
-                                &nz, &how, err, sizeof err);
+        int r = dns_xfrin_fetch(&j->prim[i].addr, key, &j->apex, have ? cur : NULL,
+                                XFR_TIMEOUT_MS, &nz, &how, err, sizeof err);
         if (r == 0) {
             res = CHECK_CURRENT;
         } else if (r < 0) {
@@ -446,6 +426,7 @@ static void *refresh_main(void *arg)
 
         struct dns_soa_timers t;
         enum outcome res = check_zone(&j, &t);
+        explicit_bzero(j.prim, sizeof j.prim);
 
         pthread_mutex_lock(&g_mu);
         due->busy = false;
@@ -493,7 +474,11 @@ size_t dns_secondary_notify(const uint8_t *q, size_t qlen, const struct sockaddr
     struct dns_name qname;
     uint16_t qtype = DNS_TYPE_SOA, qclass = DNS_CLASS_IN;
     uint16_t rcode = DNS_RCODE_NOERROR;
-    bool echo = false;
+    bool echo = false, sign = false;
+    struct dns_tsig_ctx tsig;
+    memset(&tsig, 0, sizeof tsig);
+    struct dns_tsig_key key;             /* the primary's, copied under the lock */
+    const char *why = "not a secondary zone here";
     if (dns_msg_parse(&m, q, qlen, rrs, 16) < 0 || h.count[DNS_SECTION_QUESTION] != 1 ||
         dns_rr_owner(&m, &m.rr[0], &qname) < 0) {
         rcode = DNS_RCODE_FORMERR;
@@ -501,47 +486,75 @@ size_t dns_secondary_notify(const uint8_t *q, size_t qlen, const struct sockaddr
         echo = true;
         qtype = m.rr[0].type;
         qclass = m.rr[0].rclass;
-        char name[DNS_NAME_MAXTEXT], from[80];
-        addr_text(peer, from, sizeof from);
-        dns_name_to_text(&qname, name, sizeof name);
         struct dns_name lower = qname;
         dns_name_lower(&lower);
+        bool found = false, has_key = false;
         pthread_mutex_lock(&g_mu);
         struct sec *z = NULL;
         for (size_t i = 0; i < g_nzones && !z; i++)
             if (dns_name_equal(&g_zones[i]->apex, &lower))
                 z = g_zones[i];
-        if (!z) {
-            rcode = DNS_RCODE_NOTAUTH;   /* not a zone we are secondary for */
-        } else {
-            const struct dns_primary *p = NULL;
-            for (size_t i = 0; i < z->nprim && !p; i++)
-                if (same_host(&z->prim[i].addr, peer))
-                    p = &z->prim[i];
-            if (!p) {
-                rcode = DNS_RCODE_REFUSED;
-            } else {
-                /* RFC 1996 section 3.11: a NOTIFY asks for a check as if
-                 * the refresh timer had run out. */
-                z->next_check = 0;
-                pthread_cond_signal(&g_cv);
-            }
+        if (z) {
+            for (size_t i = 0; i < z->nprim && !found; i++)
+                if (same_host(&z->prim[i].addr, peer)) {
+                    found = true;
+                    has_key = z->prim[i].has_key;
+                    if (has_key)
+                        key = z->prim[i].key;
+                }
         }
         pthread_mutex_unlock(&g_mu);
-        log_info("dns: NOTIFY for %s from %s: %s", name, from,
-                 rcode == DNS_RCODE_NOERROR ? "checking the primaries"
-                 : rcode == DNS_RCODE_REFUSED ? "refused (not one of its primaries)"
-                                              : "not a secondary zone here");
+        if (!z) {
+            rcode = DNS_RCODE_NOTAUTH;   /* not a zone we are secondary for */
+        } else if (!found) {
+            rcode = DNS_RCODE_REFUSED;
+            why = "refused: not one of its primaries";
+        } else if (has_key) {
+            /* RFC 8945 section 5.2: verify before acting on it. */
+            int r = dns_tsig_verify_request(&m, &key, 1, (uint64_t)time(NULL), &tsig);
+            if (r == 1) {
+                sign = true;
+            } else {
+                rcode = r == -DNS_RCODE_FORMERR ? DNS_RCODE_FORMERR : DNS_RCODE_NOTAUTH;
+                sign = r == -DNS_RCODE_NOTAUTH;      /* the TSIG error answer */
+                why = r == 0 ? "refused: not signed with the primary's key"
+                             : "refused: TSIG verification failed";
+            }
+        }
+        if (rcode == DNS_RCODE_NOERROR) {
+            why = "checking the primaries";
+            pthread_mutex_lock(&g_mu);
+            for (size_t i = 0; i < g_nzones; i++)
+                if (dns_name_equal(&g_zones[i]->apex, &lower)) {
+                    /* RFC 1996 section 3.11: as if the refresh timer had
+                     * run out. */
+                    g_zones[i]->next_check = 0;
+                    pthread_cond_signal(&g_cv);
+                }
+            pthread_mutex_unlock(&g_mu);
+        }
+        char name[DNS_NAME_MAXTEXT], from[80];
+        addr_text(peer, from, sizeof from);
+        if (dns_name_to_text(&qname, name, sizeof name) < 0)
+            str_copy(name, sizeof name, "?");
+        log_info("dns: NOTIFY for %s from %s: %s", name, from, why);
     }
     /* The answer: the same ID and opcode, QR, AA when ours, the question
-     * echoed (RFC 1996 section 4.7). */
+     * echoed (RFC 1996 section 4.7), signed when the NOTIFY was. */
     struct dns_header rh = {.id = h.id, .qr = true, .opcode = DNS_OPCODE_NOTIFY,
                             .aa = rcode == DNS_RCODE_NOERROR, .rcode = (uint8_t)rcode};
     struct dns_writer w;
     if (cap > DNS_MSG_MAX)
         cap = DNS_MSG_MAX;
-    if (dns_writer_init(&w, out, cap, &rh) < 0 ||
-        (echo && dns_writer_question(&w, &qname, qtype, qclass) < 0))
-        return 0;
-    return dns_writer_len(&w);
+    size_t room = sign ? dns_tsig_ctx_size(&tsig) : 0;
+    size_t n = 0;
+    if (dns_writer_init(&w, out, cap, &rh) == 0 && dns_writer_reserve(&w, room) == 0 &&
+        (!echo || dns_writer_question(&w, &qname, qtype, qclass) == 0)) {
+        dns_writer_release(&w, room);
+        if (!sign || dns_tsig_sign(&w, &tsig, (uint64_t)time(NULL), true) == 0)
+            n = dns_writer_len(&w);
+    }
+    dns_tsig_ctx_clear(&tsig);
+    explicit_bzero(&key, sizeof key);
+    return n;
 }

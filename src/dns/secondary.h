@@ -32,32 +32,20 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "base/config.h"
-
-/* One primary: "ADDR[:PORT] [key NAME]" (port 53 by default; IPv6 as
- * "[::1]:53" or a bare "::1"). */
-struct dns_primary {
-    struct sockaddr_storage addr;
-    char key[CFG_MAX_NAME + 1];      /* a [key NAME] section, or "" */
-};
-
-#define DNS_MAX_PRIMARIES CFG_MAX_ADDRS
-
-/* Parse a primaries value: primaries separated by commas. Returns how
- * many (1..DNS_MAX_PRIMARIES), or OP_E_SYNTAX with a sentence in err. */
-int dns_primaries_parse(const char *text, struct dns_primary *out, size_t max, char *err,
-                        size_t errlen);
+#include "dns/tsig.h"
 
 struct dns_secondary_zone {
     const char *name;                /* the apex, as in the catalog */
     const char *path;                /* where the fetched zone is written */
-    const char *primaries;           /* as configured */
+    const char *primaries;           /* "ADDR[:PORT] [key NAME], ..." (acl.h address list) */
 };
 
 /* Start keeping these zones (at start, after dns_catalog_load) or take a
- * new list (on reload: zones kept by name keep their timers). Main
- * thread. 0, or a negative error (logged). */
-int dns_secondary_configure(const struct dns_secondary_zone *z, size_t n);
+ * new list (on reload: zones kept by name keep their timers and take the
+ * new primaries). keys are the [key NAME] sections the primaries name
+ * (copied). Main thread. 0, or a negative error (logged). */
+int dns_secondary_configure(const struct dns_secondary_zone *z, size_t n,
+                            const struct dns_tsig_key *keys, size_t nkeys);
 
 /* Stop the refresh thread (waiting for a transfer in progress to end, at
  * most its timeouts) and forget the zones. */
@@ -67,9 +55,11 @@ void dns_secondary_stop(void);
  * A NOTIFY message q[0..qlen) from peer (any thread): the answer into
  * out[0..cap), its length returned (0: drop). NOERROR with AA and the
  * question echoed for a zone of ours from the address of one of its
- * primaries (RFC 1996 section 4.7); REFUSED from any other address;
- * NOTAUTH for a zone we are not secondary for; FORMERR for a message that
- * is not one question of type SOA.
+ * primaries (RFC 1996 section 4.7) and, when that primary has a key,
+ * signed with it (the answer is signed too); REFUSED from any other
+ * address; NOTAUTH when the key is missing or wrong (with the TSIG error
+ * of RFC 8945 section 5.3.2) and for a zone we are not secondary for;
+ * FORMERR for a message without exactly one question.
  */
 size_t dns_secondary_notify(const uint8_t *q, size_t qlen, const struct sockaddr_storage *peer,
                             uint8_t *out, size_t cap);

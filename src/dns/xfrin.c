@@ -12,12 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/util.h"
 #include "dns/consts.h"
+#include "dns/journal.h"
+#include "dns/tsig.h"
 #include "dns/wire.h"
 #include "dns/writer.h"
 
@@ -32,13 +35,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-}
-
-bool dns_serial_gt(uint32_t a, uint32_t b)
-{
-    /* RFC 1982 section 3.2 with SERIAL_BITS 32: a > b when they differ
-     * and a is ahead of b by less than 2^31. */
-    return a != b && (uint32_t)(a - b) < 0x80000000u;
 }
 
 /* Octets of the uncompressed name at rd[0..len), or -1. */
@@ -193,17 +189,23 @@ static int recv_full(int fd, uint8_t *p, size_t n, unsigned step_ms, uint64_t de
 }
 
 /* A query for apex/qtype into buf (at offset 2 when tcp, after the
- * length), with cur's SOA in authority for IXFR (RFC 1995 section 3). */
+ * length), with cur's SOA in authority for IXFR (RFC 1995 section 3),
+ * signed with tsig->key when there is one (RFC 8945 section 5.1). */
 static int build_query(uint8_t *buf, size_t cap, uint16_t id, const struct dns_name *apex,
-                       uint16_t qtype, const struct soa_copy *cur, bool tcp)
+                       uint16_t qtype, const struct soa_copy *cur, bool tcp,
+                       struct dns_tsig_ctx *tsig)
 {
     struct dns_writer w;
     struct dns_header h = {.id = id, .opcode = DNS_OPCODE_QUERY};
     size_t off = tcp ? 2 : 0;
-    if (dns_writer_init(&w, buf + off, cap - off, &h) < 0 ||
+    size_t room = tsig->key ? dns_tsig_size(tsig->key) : 0;
+    if (dns_writer_init(&w, buf + off, cap - off, &h) < 0 || dns_writer_reserve(&w, room) < 0 ||
         dns_writer_question(&w, apex, qtype, DNS_CLASS_IN) < 0 ||
         (cur && dns_writer_rr(&w, DNS_SECTION_AUTHORITY, apex, DNS_TYPE_SOA, DNS_CLASS_IN,
                               cur->ttl, cur->rdata, cur->len) < 0))
+        return -EMSGSIZE;
+    dns_writer_release(&w, room);
+    if (tsig->key && dns_tsig_sign(&w, tsig, (uint64_t)time(NULL), true) < 0)
         return -EMSGSIZE;
     size_t n = dns_writer_len(&w);
     if (tcp) {
@@ -260,13 +262,17 @@ static int check_response(const struct dns_msg *m, uint16_t id, const struct dns
 
 /* ---- SOA query ------------------------------------------------------------------ */
 
-int dns_xfrin_soa_query(const struct sockaddr_storage *primary, const struct dns_name *apex,
-                        unsigned timeout_ms, uint32_t *serial, char *err, size_t errlen)
+int dns_xfrin_soa_query(const struct sockaddr_storage *primary, const struct dns_tsig_key *key,
+                        const struct dns_name *apex, unsigned timeout_ms, uint32_t *serial,
+                        char *err, size_t errlen)
 {
     uint64_t deadline = clock_ms() + timeout_ms;
-    uint8_t q[512], a[4096];
+    uint8_t q[1024], a[4096];
     uint16_t id = new_id();
-    int qlen = build_query(q, sizeof q, id, apex, DNS_TYPE_SOA, NULL, false);
+    struct dns_tsig_ctx tsig;
+    memset(&tsig, 0, sizeof tsig);
+    tsig.key = key;
+    int qlen = build_query(q, sizeof q, id, apex, DNS_TYPE_SOA, NULL, false, &tsig);
     if (qlen < 0) {
         set_err(err, errlen, "cannot build the query");
         return qlen;
@@ -293,6 +299,11 @@ int dns_xfrin_soa_query(const struct sockaddr_storage *primary, const struct dns
         if (dns_msg_parse(&m, a, (size_t)n, rrs, 64) < 0 || m.hdr.id != id)
             continue;
         r = check_response(&m, id, apex, DNS_TYPE_SOA, true, err, errlen);
+        if (r == 0 && key && dns_tsig_verify_response(&m, &tsig, (uint64_t)time(NULL), true) != 1) {
+            set_err(err, errlen, "the answer is not signed with our key (TSIG)");
+            r = OP_E_AUTH;
+        }
+        dns_tsig_ctx_clear(&tsig);
         if (r < 0) {
             close(fd);
             return r;
@@ -319,6 +330,7 @@ int dns_xfrin_soa_query(const struct sockaddr_storage *primary, const struct dns
         return -EBADMSG;
     }
     close(fd);
+    dns_tsig_ctx_clear(&tsig);
     set_err(err, errlen, "%s", r == -ETIMEDOUT ? "no answer in time" : op_strerror(r));
     return r;
 }
@@ -478,6 +490,7 @@ enum xstate { X_FIRST, X_SECOND, X_AXFR, X_IXFR_DEL, X_IXFR_ADD, X_DONE };
 
 struct xfr {
     const struct dns_name *apex;
+    const struct dns_tsig_key *key;  /* sign and verify with it, or NULL */
     uint16_t qtype;
     const struct dns_zone *cur;
     uint32_t cur_serial;
@@ -623,6 +636,9 @@ static int transfer(struct xfr *x, const struct sockaddr_storage *primary, unsig
     struct dns_rr *rrs = malloc(maxrr * sizeof *rrs);
     uint8_t *rd = malloc(DNS_MSG_MAX);
     int fd = -1, r;
+    struct dns_tsig_ctx tsig;
+    memset(&tsig, 0, sizeof tsig);
+    tsig.key = x->key;
     if (!buf || !rrs || !rd) {
         r = -ENOMEM;
         goto out;
@@ -634,7 +650,8 @@ static int transfer(struct xfr *x, const struct sockaddr_storage *primary, unsig
         goto out;
     }
     uint16_t id = new_id();
-    int qlen = build_query(buf, DNS_MSG_MAX + 2, id, x->apex, x->qtype, ixfr ? &cur : NULL, true);
+    int qlen = build_query(buf, DNS_MSG_MAX + 2, id, x->apex, x->qtype, ixfr ? &cur : NULL, true,
+                           &tsig);
     if (qlen < 0) {
         r = qlen;
         goto out;
@@ -665,6 +682,14 @@ static int transfer(struct xfr *x, const struct sockaddr_storage *primary, unsig
         }
         if ((r = check_response(&m, id, x->apex, x->qtype, nmsg == 0, x->err, x->errlen)) < 0)
             goto out;
+        /* RFC 8945 section 5.3.1: the first and last messages signed, at
+         * most 99 unsigned in between. */
+        if (x->key && (r = dns_tsig_verify_response(&m, &tsig, (uint64_t)time(NULL),
+                                                    nmsg == 0)) < 0) {
+            set_err(x->err, x->errlen, "message %u fails TSIG verification: %s", nmsg + 1,
+                    op_strerror(r));
+            goto out;
+        }
         size_t na;
         const struct dns_rr *an = dns_msg_section(&m, DNS_SECTION_ANSWER, &na);
         if (nmsg == 0 && na == 0) {
@@ -695,6 +720,10 @@ static int transfer(struct xfr *x, const struct sockaddr_storage *primary, unsig
             goto out;
         }
     }
+    if (x->key && (r = dns_tsig_verify_end(&tsig)) < 0) {
+        set_err(x->err, x->errlen, "the last message is not signed (TSIG)");
+        goto out;
+    }
     if (x->set.n && !x->z && (r = zone_from_set(x)) < 0)
         goto out;
     if ((r = dns_zone_finish(x->z, &x->errors)) < 0) {
@@ -703,6 +732,7 @@ static int transfer(struct xfr *x, const struct sockaddr_storage *primary, unsig
     }
     r = 1;
 out:
+    dns_tsig_ctx_clear(&tsig);
     if (fd >= 0)
         close(fd);
     free(buf);
@@ -721,8 +751,8 @@ static void xfr_reset(struct xfr *x)
     x->st = X_FIRST;
 }
 
-int dns_xfrin_fetch(const struct sockaddr_storage *primary, const struct dns_name *apex,
-                    const struct dns_zone *cur, unsigned timeout_ms, struct dns_zone **out,
+int dns_xfrin_fetch(const struct sockaddr_storage *primary, const struct dns_tsig_key *key,
+                    const struct dns_name *apex, const struct dns_zone *cur, unsigned timeout_ms, struct dns_zone **out,
                     const char **how, char *err, size_t errlen)
 {
     *out = NULL;
@@ -730,6 +760,7 @@ int dns_xfrin_fetch(const struct sockaddr_storage *primary, const struct dns_nam
     struct xfr x;
     memset(&x, 0, sizeof x);
     x.apex = apex;
+    x.key = key;
     x.err = err;
     x.errlen = errlen;
     struct dns_soa_timers t;

@@ -20,6 +20,12 @@
  * 1995 section 2); deleting a record we do not have means we are out of
  * step, and the transfer is retried as AXFR. So is an IXFR refused or
  * failed in any other way.
+ *
+ * TSIG (RFC 8945): with a key, the query is signed and every answer must
+ * verify against it: the SOA answer, and the first and last messages of a
+ * transfer (up to 99 unsigned ones in between, section 5.3.1). An
+ * unsigned or badly signed answer fails the check (OP_E_AUTH for the SOA
+ * query) with a sentence that never holds the secret.
  */
 #ifndef OP_DNS_XFRIN_H
 #define OP_DNS_XFRIN_H
@@ -30,10 +36,8 @@
 #include <sys/socket.h>
 
 #include "dns/name.h"
+#include "dns/tsig.h"
 #include "dns/zone.h"
-
-/* RFC 1982 serial number arithmetic: a is newer than b. */
-bool dns_serial_gt(uint32_t a, uint32_t b);
 
 /* The serial and timers of an SOA RDATA (uncompressed). 0 or -EBADMSG. */
 struct dns_soa_timers {
@@ -48,8 +52,9 @@ int dns_zone_soa(const struct dns_zone *z, struct dns_soa_timers *out);
  * timeout_ms). 0 with *serial, or negative with a sentence in err
  * ("timed out", "answered REFUSED", ...).
  */
-int dns_xfrin_soa_query(const struct sockaddr_storage *primary, const struct dns_name *apex,
-                        unsigned timeout_ms, uint32_t *serial, char *err, size_t errlen);
+int dns_xfrin_soa_query(const struct sockaddr_storage *primary, const struct dns_tsig_key *key,
+                        const struct dns_name *apex, unsigned timeout_ms, uint32_t *serial,
+                        char *err, size_t errlen);
 
 /*
  * Fetch apex from primary: IXFR from cur's serial when cur is given (with
@@ -60,8 +65,8 @@ int dns_xfrin_soa_query(const struct sockaddr_storage *primary, const struct dns
  *   0  the primary has nothing newer than cur (*out NULL);
  *   negative, with a sentence in err.
  */
-int dns_xfrin_fetch(const struct sockaddr_storage *primary, const struct dns_name *apex,
-                    const struct dns_zone *cur, unsigned timeout_ms, struct dns_zone **out,
+int dns_xfrin_fetch(const struct sockaddr_storage *primary, const struct dns_tsig_key *key,
+                    const struct dns_name *apex, const struct dns_zone *cur, unsigned timeout_ms, struct dns_zone **out,
                     const char **how, char *err, size_t errlen);
 
 #endif

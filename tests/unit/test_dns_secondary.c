@@ -1,5 +1,5 @@
 /* Unit tests for the secondary side: RFC 1982 serial arithmetic, SOA
- * timers, the primaries value, the unavailable placeholder answered
+ * timers, the unavailable placeholder answered
  * SERVFAIL, and NOTIFY answers for zones we are not secondary for. */
 #include "test.h"
 
@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "dns/auth.h"
+#include "dns/journal.h"
 #include "dns/secondary.h"
 #include "dns/writer.h"
 #include "dns/xfrin.h"
@@ -41,30 +42,6 @@ TEST(dns_soa_timers)
     CHECK_INT(t.minimum, 60);
     CHECK_INT(dns_soa_parse(rd, (size_t)n - 1, &t), -EBADMSG);
     CHECK_INT(dns_soa_parse(rd, 3, &t), -EBADMSG);
-}
-
-TEST(dns_primaries_value)
-{
-    struct dns_primary p[DNS_MAX_PRIMARIES];
-    char err[200];
-    CHECK_INT(dns_primaries_parse("192.0.2.1:5300 key xfr-key, [::1]:53, 192.0.2.2, ::2", p,
-                                  DNS_MAX_PRIMARIES, err, sizeof err), 4);
-    CHECK_INT(p[0].addr.ss_family, AF_INET);
-    CHECK_INT(ntohs(((struct sockaddr_in *)&p[0].addr)->sin_port), 5300);
-    CHECK_STR(p[0].key, "xfr-key");
-    CHECK_INT(p[1].addr.ss_family, AF_INET6);
-    CHECK_STR(p[1].key, "");
-    CHECK_INT(ntohs(((struct sockaddr_in *)&p[2].addr)->sin_port), 53);
-    CHECK_INT(p[3].addr.ss_family, AF_INET6);
-    CHECK_INT(ntohs(((struct sockaddr_in6 *)&p[3].addr)->sin6_port), 53);
-    CHECK_INT(dns_primaries_parse("", p, DNS_MAX_PRIMARIES, err, sizeof err), OP_E_SYNTAX);
-    CHECK_INT(dns_primaries_parse("ns.example", p, DNS_MAX_PRIMARIES, err, sizeof err),
-              OP_E_SYNTAX);
-    CHECK_INT(dns_primaries_parse("192.0.2.1 key", p, DNS_MAX_PRIMARIES, err, sizeof err),
-              OP_E_SYNTAX);
-    CHECK_INT(dns_primaries_parse("192.0.2.1 tsig k", p, DNS_MAX_PRIMARIES, err, sizeof err),
-              OP_E_SYNTAX);
-    CHECK_INT(dns_primaries_parse("192.0.2.1, 192.0.2.2", p, 1, err, sizeof err), OP_E_SYNTAX);
 }
 
 static size_t query(uint8_t *buf, size_t cap, const char *name, uint16_t type, uint8_t opcode)
