@@ -9,7 +9,9 @@ test zone's SOA timers are short (refresh 2 s, retry 1 s, expire 6 s) so
 that refresh and expiry happen within the test.
 """
 
+import base64
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -21,11 +23,14 @@ import dns.opcode
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.tsig
+import dns.tsigkeyring
 import pytest
 
 from conftest import free_dns_port
 
 ZONE_NAME = "sec.test"
+KEY_NAME = "xfr-key"
 ZONE = """$TTL 300
 @ IN SOA ns.sec.test. hostmaster.sec.test. {serial} {refresh} 1 {expire} 60
 @ IN NS ns.sec.test.
@@ -68,10 +73,15 @@ def www_address(port):
     return r.answer[0][0].address, bool(r.flags & dns.flags.AA)
 
 
-class Nsd:
-    """NSD in the foreground as the zone's primary, notifying notify_port."""
+def new_secret():
+    return base64.b64encode(secrets.token_bytes(32)).decode()
 
-    def __init__(self, root, notify_port):
+
+class Nsd:
+    """NSD in the foreground as the zone's primary, notifying notify_port,
+    transfers and NOTIFY signed with the key KEY_NAME (secret)."""
+
+    def __init__(self, root, notify_port, secret):
         self.dir = root
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_dns_port()
@@ -94,13 +104,17 @@ class Nsd:
   rrl-ratelimit: 0
 remote-control:
   control-enable: no
+key:
+  name: {key}
+  algorithm: hmac-sha256
+  secret: "{secret}"
 zone:
   name: {zone}
   zonefile: "{zonefile}"
-  provide-xfr: 127.0.0.1 NOKEY
-  notify: 127.0.0.1@{nport} NOKEY
+  provide-xfr: 127.0.0.1 {key}
+  notify: 127.0.0.1@{nport} {key}
 """.format(port=self.port, dir=self.dir, zone=ZONE_NAME, zonefile=self.zonefile,
-           nport=notify_port))
+           nport=notify_port, key=KEY_NAME, secret=secret))
 
     def write_zone(self, text):
         self.zonefile.write_text(text)
@@ -131,19 +145,31 @@ zone:
             return ""
 
 
-@pytest.fixture
-def nsd_pair(outpost_factory, tmp_path):
-    """An outpost (not started) secondary for sec.test, and NSD as primary (running)."""
+def make_pair(outpost_factory, tmp_path, secret, our_secret=None):
     srv = outpost_factory(start=False)
-    nsd = Nsd(tmp_path / "nsd", srv.dns_port)
+    nsd = Nsd(tmp_path / "nsd", srv.dns_port, secret)
     nsd.write_zone(zone_text(1))
     nsd.start()
+    srv.extra[("key " + KEY_NAME, "algorithm")] = "hmac-sha256"
+    srv.extra[("key " + KEY_NAME, "secret")] = our_secret or secret
     srv.extra[("zone " + ZONE_NAME, "file")] = "zones/%s.zone" % ZONE_NAME
     srv.extra[("zone " + ZONE_NAME, "role")] = "secondary"
-    srv.extra[("zone " + ZONE_NAME, "primaries")] = "127.0.0.1:%d" % nsd.port
+    srv.extra[("zone " + ZONE_NAME, "primaries")] = "127.0.0.1:%d key %s" % (nsd.port, KEY_NAME)
     srv.write_config()
+    os.chmod(srv.conf, 0o600)
+    return srv, nsd
+
+
+@pytest.fixture
+def nsd_pair(outpost_factory, tmp_path):
+    """An outpost (not started) secondary for sec.test, and NSD as primary
+    (running), sharing a TSIG key."""
+    secret = new_secret()
+    srv, nsd = make_pair(outpost_factory, tmp_path, secret)
+    srv.secret = secret
     yield srv, nsd
     nsd.stop()
+    assert secret not in srv.stderr_text() + srv.stdout_text()
 
 
 def test_secondary_of_nsd(nsd_pair):
@@ -193,6 +219,28 @@ def test_expiry_without_primary(nsd_pair):
         ("192.0.2.1", True)
 
 
+def test_wrong_key_no_transfer(outpost_factory, tmp_path):
+    """Our secret differs from NSD's: NSD refuses the signed SOA query, no
+    transfer happens, the zone stays SERVFAIL, and the log says why."""
+    theirs, ours = new_secret(), new_secret()
+    srv, nsd = make_pair(outpost_factory, tmp_path, theirs, ours)
+    try:
+        srv.start()
+        wait_for(lambda: "SOA query: answered NOTAUTH" in srv.stderr_text(), 10,
+                 "the refusal logged")
+        assert query(srv.dns_port, "www." + ZONE_NAME).rcode() == dns.rcode.SERVFAIL
+        assert not (srv.data / "zones" / (ZONE_NAME + ".zone")).exists()
+        # NSD's NOTIFY, signed with its secret, is refused too.
+        nsd.write_zone(zone_text(2))
+        nsd.reload()
+        wait_for(lambda: "TSIG verification failed" in srv.stderr_text(), 10,
+                 "the NOTIFY refused")
+        log = srv.stderr_text() + srv.stdout_text()
+        assert theirs not in log and ours not in log
+    finally:
+        nsd.stop()
+
+
 def test_no_data_yet_is_servfail(outpost_factory):
     """A secondary whose primary never answered: SERVFAIL, not REFUSED."""
     srv = outpost_factory(start=False)
@@ -206,10 +254,13 @@ def test_no_data_yet_is_servfail(outpost_factory):
     assert query(srv.dns_port, "www.other.test").rcode() == dns.rcode.REFUSED
 
 
-def notify(port, zone, timeout=2):
+def notify(port, zone, secret=None, timeout=2):
     q = dns.message.make_query(zone, "SOA")
     q.flags = dns.flags.AA
     q.set_opcode(dns.opcode.NOTIFY)
+    if secret:
+        q.use_tsig(dns.tsigkeyring.from_text({KEY_NAME: secret}), keyname=KEY_NAME,
+                   algorithm=dns.tsig.HMAC_SHA256)
     return dns.query.udp(q, "127.0.0.1", port=port, timeout=timeout)
 
 
@@ -217,9 +268,20 @@ def test_notify_answers(nsd_pair):
     srv, nsd = nsd_pair
     srv.start()
     wait_for(lambda: www_address(srv.dns_port), 15, "the first transfer")
-    r = notify(srv.dns_port, ZONE_NAME)     # from 127.0.0.1: a primary's address
+    # From 127.0.0.1, a primary's address, signed with its key: the
+    # answer is signed too (dnspython verifies it).
+    r = notify(srv.dns_port, ZONE_NAME, srv.secret)
     assert r.rcode() == dns.rcode.NOERROR and r.opcode() == dns.opcode.NOTIFY
     assert r.flags & dns.flags.AA and r.question[0].name.to_text() == ZONE_NAME + "."
+    assert r.had_tsig
+    # Unsigned, or with another secret: NOTAUTH.
+    assert notify(srv.dns_port, ZONE_NAME).rcode() == dns.rcode.NOTAUTH
+    q = dns.message.make_query(ZONE_NAME, "SOA")
+    q.set_opcode(dns.opcode.NOTIFY)
+    q.use_tsig(dns.tsigkeyring.from_text({KEY_NAME: new_secret()}), keyname=KEY_NAME,
+               algorithm=dns.tsig.HMAC_SHA256)
+    with pytest.raises(dns.tsig.PeerBadSignature):
+        dns.query.udp(q, "127.0.0.1", port=srv.dns_port, timeout=2)
     assert notify(srv.dns_port, "other.test").rcode() == dns.rcode.NOTAUTH
 
 
