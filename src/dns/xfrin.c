@@ -627,19 +627,99 @@ static int zone_from_set(struct xfr *x)
     return 0;
 }
 
+/* Scratch space for reading messages. */
+struct scratch {
+    struct dns_rr *rrs;
+    size_t maxrr;
+    uint8_t *rd;                     /* one RDATA, decompressed */
+};
+
+static int scratch_init(struct scratch *sc)
+{
+    sc->maxrr = DNS_MSG_MAXRR(DNS_MSG_MAX);
+    sc->rrs = malloc(sc->maxrr * sizeof *sc->rrs);
+    sc->rd = malloc(DNS_MSG_MAX);
+    return sc->rrs && sc->rd ? 0 : -ENOMEM;
+}
+
+static void scratch_free(struct scratch *sc)
+{
+    free(sc->rrs);
+    free(sc->rd);
+}
+
+/* Message nmsg (from 0) of the answer to query id. Returns 0 to read on,
+ * 1 when the closing SOA was read, 2 for an IXFR answered by the SOA
+ * alone with nothing newer (RFC 1995 section 2), or negative. */
+static int on_message(struct xfr *x, struct scratch *sc, struct dns_tsig_ctx *tsig, uint16_t id,
+                      unsigned nmsg, const uint8_t *msg, size_t len)
+{
+    struct dns_msg m;
+    int r = dns_msg_parse(&m, msg, len, sc->rrs, sc->maxrr);
+    if (r < 0) {
+        set_err(x->err, x->errlen, "a malformed message: %s", op_strerror(r));
+        return r;
+    }
+    if ((r = check_response(&m, id, x->apex, x->qtype, nmsg == 0, x->err, x->errlen)) < 0)
+        return r;
+    /* RFC 8945 section 5.3.1: the first and last messages signed, at most
+     * 99 unsigned in between. */
+    if (tsig && tsig->key &&
+        (r = dns_tsig_verify_response(&m, tsig, (uint64_t)time(NULL), nmsg == 0)) < 0) {
+        set_err(x->err, x->errlen, "message %u fails TSIG verification: %s", nmsg + 1,
+                op_strerror(r));
+        return r;
+    }
+    size_t na;
+    const struct dns_rr *an = dns_msg_section(&m, DNS_SECTION_ANSWER, &na);
+    if (nmsg == 0 && na == 0) {
+        set_err(x->err, x->errlen, "an empty answer");
+        return -EBADMSG;
+    }
+    for (size_t i = 0; i < na; i++) {
+        struct dns_name owner;
+        int rl = dns_rr_rdata(&m, &an[i], sc->rd, DNS_MSG_MAX, 0);
+        if (dns_rr_owner(&m, &an[i], &owner) < 0 || rl < 0) {
+            set_err(x->err, x->errlen, "an unreadable record");
+            return -EBADMSG;
+        }
+        r = on_record(x, &owner, an[i].type, an[i].rclass, an[i].ttl, sc->rd, (uint16_t)rl);
+        if (r < 0)
+            return r;
+    }
+    if (nmsg == 0 && x->st == X_SECOND) {
+        /* An IXFR answered by the SOA alone: nothing newer, unless the
+         * serial is newer after all. */
+        if (!dns_serial_gt(x->new_serial, x->cur_serial))
+            return 2;
+        set_err(x->err, x->errlen, "IXFR answered with a newer SOA alone");
+        return -EBADMSG;
+    }
+    return x->st == X_DONE ? 1 : 0;
+}
+
+/* After the closing SOA: the new zone, finished. 0 or negative. */
+static int finish_zone(struct xfr *x)
+{
+    int r;
+    if (!x->z && (r = zone_from_set(x)) < 0)
+        return r;
+    if ((r = dns_zone_finish(x->z, &x->errors)) < 0)
+        set_err(x->err, x->errlen, "the zone is not valid: %s", buf_cstr(&x->errors));
+    return r;
+}
+
 /* One transfer of type qtype: 1 with x->z finished, 0 up to date, or negative. */
 static int transfer(struct xfr *x, const struct sockaddr_storage *primary, unsigned timeout_ms)
 {
     uint64_t deadline = clock_ms() + (uint64_t)timeout_ms * XFR_TOTAL_FACTOR;
     uint8_t *buf = malloc(DNS_MSG_MAX + 2);
-    size_t maxrr = DNS_MSG_MAXRR(DNS_MSG_MAX);
-    struct dns_rr *rrs = malloc(maxrr * sizeof *rrs);
-    uint8_t *rd = malloc(DNS_MSG_MAX);
-    int fd = -1, r;
+    struct scratch sc;
+    int fd = -1, r = scratch_init(&sc);
     struct dns_tsig_ctx tsig;
     memset(&tsig, 0, sizeof tsig);
     tsig.key = x->key;
-    if (!buf || !rrs || !rd) {
+    if (!buf || r < 0) {
         r = -ENOMEM;
         goto out;
     }
@@ -666,7 +746,8 @@ static int transfer(struct xfr *x, const struct sockaddr_storage *primary, unsig
         set_err(x->err, x->errlen, "cannot send the query: %s", op_strerror(r));
         goto out;
     }
-    for (unsigned nmsg = 0; x->st != X_DONE; nmsg++) {
+    r = 0;
+    for (unsigned nmsg = 0; r == 0; nmsg++) {
         uint8_t lenb[2];
         if ((r = recv_full(fd, lenb, 2, timeout_ms, deadline)) < 0 ||
             (r = recv_full(fd, buf, (size_t)(lenb[0] << 8 | lenb[1]), timeout_ms, deadline)) < 0) {
@@ -674,70 +755,27 @@ static int transfer(struct xfr *x, const struct sockaddr_storage *primary, unsig
                     r == -ETIMEDOUT ? "timed out" : op_strerror(r), nmsg);
             goto out;
         }
-        struct dns_msg m;
-        size_t mlen = (size_t)(lenb[0] << 8 | lenb[1]);
-        if ((r = dns_msg_parse(&m, buf, mlen, rrs, maxrr)) < 0) {
-            set_err(x->err, x->errlen, "a malformed message: %s", op_strerror(r));
-            goto out;
-        }
-        if ((r = check_response(&m, id, x->apex, x->qtype, nmsg == 0, x->err, x->errlen)) < 0)
-            goto out;
-        /* RFC 8945 section 5.3.1: the first and last messages signed, at
-         * most 99 unsigned in between. */
-        if (x->key && (r = dns_tsig_verify_response(&m, &tsig, (uint64_t)time(NULL),
-                                                    nmsg == 0)) < 0) {
-            set_err(x->err, x->errlen, "message %u fails TSIG verification: %s", nmsg + 1,
-                    op_strerror(r));
-            goto out;
-        }
-        size_t na;
-        const struct dns_rr *an = dns_msg_section(&m, DNS_SECTION_ANSWER, &na);
-        if (nmsg == 0 && na == 0) {
-            set_err(x->err, x->errlen, "an empty answer");
-            r = -EBADMSG;
-            goto out;
-        }
-        for (size_t i = 0; i < na; i++) {
-            struct dns_name owner;
-            int rl = dns_rr_rdata(&m, &an[i], rd, DNS_MSG_MAX, 0);
-            if (dns_rr_owner(&m, &an[i], &owner) < 0 || rl < 0) {
-                r = -EBADMSG;
-                goto out;
-            }
-            r = on_record(x, &owner, an[i].type, an[i].rclass, an[i].ttl, rd, (uint16_t)rl);
-            if (r < 0)
-                goto out;
-        }
-        if (nmsg == 0 && x->st == X_SECOND) {
-            /* An IXFR answered by the SOA alone: nothing newer (RFC 1995
-             * section 2), unless the serial is newer after all. */
-            if (!dns_serial_gt(x->new_serial, x->cur_serial)) {
-                r = 0;
-                goto out;
-            }
-            set_err(x->err, x->errlen, "IXFR answered with a newer SOA alone");
-            r = -EBADMSG;
-            goto out;
-        }
+        r = on_message(x, &sc, &tsig, id, nmsg, buf, (size_t)(lenb[0] << 8 | lenb[1]));
+    }
+    if (r < 0)
+        goto out;
+    if (r == 2) {
+        r = 0;                           /* up to date */
+        goto out;
     }
     if (x->key && (r = dns_tsig_verify_end(&tsig)) < 0) {
         set_err(x->err, x->errlen, "the last message is not signed (TSIG)");
         goto out;
     }
-    if (x->set.n && !x->z && (r = zone_from_set(x)) < 0)
-        goto out;
-    if ((r = dns_zone_finish(x->z, &x->errors)) < 0) {
-        set_err(x->err, x->errlen, "the zone is not valid: %s", buf_cstr(&x->errors));
-        goto out;
-    }
-    r = 1;
+    r = finish_zone(x);
+    if (r == 0)
+        r = 1;
 out:
     dns_tsig_ctx_clear(&tsig);
     if (fd >= 0)
         close(fd);
     free(buf);
-    free(rrs);
-    free(rd);
+    scratch_free(&sc);
     return r;
 }
 
@@ -789,6 +827,52 @@ int dns_xfrin_fetch(const struct sockaddr_storage *primary, const struct dns_tsi
     if (r == 1) {
         *out = x.z;
         x.z = NULL;
+    }
+    xfr_reset(&x);
+    return r;
+}
+
+int dns_xfrin_read(const uint8_t *stream, size_t len, uint16_t id, const struct dns_name *apex,
+                   const struct dns_zone *cur, struct dns_zone **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct xfr x;
+    memset(&x, 0, sizeof x);
+    x.apex = apex;
+    x.err = err;
+    x.errlen = errlen;
+    x.qtype = DNS_TYPE_AXFR;
+    struct dns_soa_timers t;
+    if (cur && dns_zone_available(cur) && dns_zone_soa(cur, &t) == 0) {
+        x.qtype = DNS_TYPE_IXFR;
+        x.cur = cur;
+        x.cur_serial = t.serial;
+    }
+    struct scratch sc;
+    int r = scratch_init(&sc);
+    size_t off = 0;
+    for (unsigned nmsg = 0; r == 0; nmsg++) {
+        if (len - off < 2) {
+            set_err(err, errlen, "the stream ends after %u messages", nmsg);
+            r = -ECONNRESET;
+            break;
+        }
+        size_t mlen = (size_t)(stream[off] << 8 | stream[off + 1]);
+        if (len - off - 2 < mlen) {
+            set_err(err, errlen, "the stream ends in message %u", nmsg + 1);
+            r = -ECONNRESET;
+            break;
+        }
+        r = on_message(&x, &sc, NULL, id, nmsg, stream + off + 2, mlen);
+        off += 2 + mlen;
+    }
+    scratch_free(&sc);
+    if (r == 1 && (r = finish_zone(&x)) == 0) {
+        *out = x.z;
+        x.z = NULL;
+        r = 1;
+    } else if (r == 2) {
+        r = 0;
     }
     xfr_reset(&x);
     return r;

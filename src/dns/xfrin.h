@@ -69,4 +69,14 @@ int dns_xfrin_fetch(const struct sockaddr_storage *primary, const struct dns_tsi
                     const struct dns_name *apex, const struct dns_zone *cur, unsigned timeout_ms, struct dns_zone **out,
                     const char **how, char *err, size_t errlen);
 
+/*
+ * The reading of a transfer without the network (for tests and fuzzing):
+ * stream[0..len) holds the answer's messages, each with its 2-octet
+ * length, to the query with ID id: AXFR, or IXFR from cur when cur is
+ * given. No TSIG. Same results as dns_xfrin_fetch, without the fallback;
+ * -ENOENT when an IXFR deletes a record cur does not have.
+ */
+int dns_xfrin_read(const uint8_t *stream, size_t len, uint16_t id, const struct dns_name *apex,
+                   const struct dns_zone *cur, struct dns_zone **out, char *err, size_t errlen);
+
 #endif
