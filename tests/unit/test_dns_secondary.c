@@ -102,3 +102,163 @@ TEST(dns_notify_not_secondary)
     q[2] |= 0x80;
     CHECK_INT(dns_secondary_notify(q, qlen, &peer, out, sizeof out), 0);
 }
+
+/* ---- reading transfers (dns_xfrin_read) ------------------------------------------- */
+
+struct xrec {
+    const char *owner;
+    uint16_t type;
+    const char *rdata;               /* as tz_rdata reads it */
+};
+
+#define XSOA(serial) {"sec.test.", DNS_TYPE_SOA, "ns.sec.test. h.sec.test. " #serial " 2 1 6 60"}
+
+/* Append one answer message (ID 0x4242, question sec.test/qtype unless
+ * noq) holding recs to the stream s at *len. */
+static void put_msg(uint8_t *s, size_t *len, uint16_t qtype, bool noq, const struct xrec *recs,
+                    size_t n)
+{
+    struct dns_writer w;
+    struct dns_header h = {.id = 0x4242, .qr = true, .aa = true};
+    struct dns_name apex = tz_name("sec.test.");
+    uint8_t *m = s + *len + 2;
+    if (dns_writer_init(&w, m, 65535, &h) < 0 ||
+        (!noq && dns_writer_question(&w, &apex, qtype, DNS_CLASS_IN) < 0))
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        uint8_t rd[600];
+        int rl = tz_rdata(recs[i].type, recs[i].rdata, rd);
+        struct dns_name o = tz_name(recs[i].owner);
+        if (dns_writer_rr(&w, DNS_SECTION_ANSWER, &o, recs[i].type, DNS_CLASS_IN, 300, rd,
+                          (size_t)rl) < 0)
+            abort();
+    }
+    size_t ml = dns_writer_len(&w);
+    s[*len] = (uint8_t)(ml >> 8);
+    s[*len + 1] = (uint8_t)ml;
+    *len += 2 + ml;
+}
+
+static uint8_t g_stream[200000];
+
+static const struct xrec zone1[] = {
+    XSOA(1),
+    {"sec.test.", DNS_TYPE_NS, "ns.sec.test."},
+    {"ns.sec.test.", DNS_TYPE_A, "192.0.2.53"},
+    {"www.sec.test.", DNS_TYPE_A, "192.0.2.1"},
+    {"old.sec.test.", DNS_TYPE_TXT, "going"},
+    XSOA(1),
+};
+
+static struct dns_zone *axfr_zone1(void)
+{
+    size_t len = 0;
+    put_msg(g_stream, &len, DNS_TYPE_AXFR, false, zone1, 3);     /* over two messages */
+    put_msg(g_stream, &len, DNS_TYPE_AXFR, true, zone1 + 3, 3);
+    struct dns_name apex = tz_name("sec.test.");
+    struct dns_zone *z = NULL;
+    char err[300];
+    if (dns_xfrin_read(g_stream, len, 0x4242, &apex, NULL, &z, err, sizeof err) != 1)
+        return NULL;
+    return z;
+}
+
+TEST(dns_xfrin_axfr_stream)
+{
+    struct dns_zone *z = axfr_zone1();
+    REQUIRE(z);
+    CHECK_INT(dns_zone_serial(z), 1);
+    CHECK_INT(dns_zone_records(z), 5);
+    dns_zone_unref(z);
+
+    /* Broken streams: cut short, another ID, a different closing serial,
+     * records outside the zone, an error RCODE. */
+    struct dns_name apex = tz_name("sec.test.");
+    char err[300];
+    size_t len = 0;
+    put_msg(g_stream, &len, DNS_TYPE_AXFR, false, zone1, 5);
+    CHECK_INT(dns_xfrin_read(g_stream, len, 0x4242, &apex, NULL, &z, err, sizeof err),
+              -ECONNRESET);
+    CHECK_INT(dns_xfrin_read(g_stream, len - 1, 0x4242, &apex, NULL, &z, err, sizeof err),
+              -ECONNRESET);
+    len = 0;
+    put_msg(g_stream, &len, DNS_TYPE_AXFR, false, zone1, 6);
+    CHECK_INT(dns_xfrin_read(g_stream, len, 0x4243, &apex, NULL, &z, err, sizeof err), -EBADMSG);
+    static const struct xrec badend[] = {XSOA(1), {"sec.test.", DNS_TYPE_NS, "ns.x.test."},
+                                         XSOA(2)};
+    len = 0;
+    put_msg(g_stream, &len, DNS_TYPE_AXFR, false, badend, 3);
+    CHECK_INT(dns_xfrin_read(g_stream, len, 0x4242, &apex, NULL, &z, err, sizeof err), -EBADMSG);
+    CHECK(strstr(err, "closing SOA") != NULL);
+    static const struct xrec outside[] = {XSOA(1), {"www.other.test.", DNS_TYPE_A, "192.0.2.9"},
+                                          XSOA(1)};
+    len = 0;
+    put_msg(g_stream, &len, DNS_TYPE_AXFR, false, outside, 3);
+    CHECK_INT(dns_xfrin_read(g_stream, len, 0x4242, &apex, NULL, &z, err, sizeof err), -EBADMSG);
+    len = 0;
+    put_msg(g_stream, &len, DNS_TYPE_AXFR, false, zone1, 6);
+    g_stream[2 + 3] |= DNS_RCODE_NOTAUTH;
+    CHECK_INT(dns_xfrin_read(g_stream, len, 0x4242, &apex, NULL, &z, err, sizeof err), -EPROTO);
+    CHECK(strstr(err, "NOTAUTH") != NULL);
+    CHECK(z == NULL);
+}
+
+TEST(dns_xfrin_ixfr_stream)
+{
+    struct dns_zone *cur = axfr_zone1();
+    REQUIRE(cur);
+    struct dns_name apex = tz_name("sec.test.");
+    char err[300];
+    struct dns_zone *z = NULL;
+    /* Two sequences, 1 -> 2 -> 3 (RFC 1995 section 4's shape). */
+    static const struct xrec ixfr[] = {
+        XSOA(3),
+        XSOA(1), {"old.sec.test.", DNS_TYPE_TXT, "going"},
+        XSOA(2), {"new.sec.test.", DNS_TYPE_A, "192.0.2.2"},
+        XSOA(2), {"www.sec.test.", DNS_TYPE_A, "192.0.2.1"},
+        XSOA(3), {"www.sec.test.", DNS_TYPE_A, "192.0.2.3"},
+        XSOA(3),
+    };
+    size_t len = 0;
+    put_msg(g_stream, &len, DNS_TYPE_IXFR, false, ixfr, 6);
+    put_msg(g_stream, &len, DNS_TYPE_IXFR, true, ixfr + 6, 4);
+    CHECK_INT(dns_xfrin_read(g_stream, len, 0x4242, &apex, cur, &z, err, sizeof err), 1);
+    REQUIRE(z);
+    CHECK_INT(dns_zone_serial(z), 3);
+    CHECK_INT(dns_zone_records(z), 5);               /* SOA NS ns-A new-A www-A */
+    dns_zone_unref(z);
+
+    /* Nothing newer: the SOA alone. */
+    static const struct xrec same[] = {XSOA(1)};
+    len = 0;
+    put_msg(g_stream, &len, DNS_TYPE_IXFR, false, same, 1);
+    CHECK_INT(dns_xfrin_read(g_stream, len, 0x4242, &apex, cur, &z, err, sizeof err), 0);
+
+    /* Deleting what we do not have: out of step. */
+    static const struct xrec stale[] = {
+        XSOA(2), XSOA(1), {"nothere.sec.test.", DNS_TYPE_A, "192.0.2.7"}, XSOA(2), XSOA(2),
+    };
+    len = 0;
+    put_msg(g_stream, &len, DNS_TYPE_IXFR, false, stale, 5);
+    CHECK_INT(dns_xfrin_read(g_stream, len, 0x4242, &apex, cur, &z, err, sizeof err), -ENOENT);
+
+    /* Differences from another version than ours. */
+    static const struct xrec other[] = {XSOA(3), XSOA(2), XSOA(3), XSOA(3)};
+    len = 0;
+    put_msg(g_stream, &len, DNS_TYPE_IXFR, false, other, 4);
+    CHECK(dns_xfrin_read(g_stream, len, 0x4242, &apex, cur, &z, err, sizeof err) < 0);
+
+    /* A whole zone in answer to IXFR (RFC 1995 section 4). */
+    len = 0;
+    static const struct xrec full[] = {
+        XSOA(5), {"sec.test.", DNS_TYPE_NS, "ns.elsewhere.test."},
+        {"x.sec.test.", DNS_TYPE_A, "192.0.2.5"}, XSOA(5),
+    };
+    put_msg(g_stream, &len, DNS_TYPE_IXFR, false, full, 4);
+    CHECK_INT(dns_xfrin_read(g_stream, len, 0x4242, &apex, cur, &z, err, sizeof err), 1);
+    REQUIRE(z);
+    CHECK_INT(dns_zone_serial(z), 5);
+    CHECK_INT(dns_zone_records(z), 3);
+    dns_zone_unref(z);
+    dns_zone_unref(cur);
+}
