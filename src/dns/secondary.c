@@ -240,7 +240,9 @@ void dns_secondary_stop(void)
         pthread_cond_signal(&g_cv);
     pthread_mutex_unlock(&g_mu);
     if (started) {
+        dns_xfrin_cancel(true);          /* a check in progress ends within 100 ms */
         pthread_join(g_thread, NULL);
+        dns_xfrin_cancel(false);
         pthread_cond_destroy(&g_cv);
     }
     pthread_mutex_lock(&g_mu);

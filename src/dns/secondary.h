@@ -47,8 +47,8 @@ struct dns_secondary_zone {
 int dns_secondary_configure(const struct dns_secondary_zone *z, size_t n,
                             const struct dns_tsig_key *keys, size_t nkeys);
 
-/* Stop the refresh thread (waiting for a transfer in progress to end, at
- * most its timeouts) and forget the zones. */
+/* Stop the refresh thread (a check in progress is cut short within
+ * 100 ms, xfrin.h dns_xfrin_cancel) and forget the zones. */
 void dns_secondary_stop(void);
 
 /*

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,15 @@
 
 /* A transfer may take at most this many times the per-read timeout. */
 #define XFR_TOTAL_FACTOR 10
+/* Waits are cut into slices this long, to notice dns_xfrin_cancel. */
+#define WAIT_SLICE_MS 100
+
+static atomic_bool g_cancel;
+
+void dns_xfrin_cancel(bool on)
+{
+    atomic_store(&g_cancel, on);
+}
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -108,15 +118,19 @@ static socklen_t addr_len(const struct sockaddr_storage *a)
     return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
-/* Wait until fd is ready for events, at most until deadline (clock_ms). */
+/* Wait until fd is ready for events, at most until deadline (clock_ms);
+ * -ECANCELED as soon as dns_xfrin_cancel asks. */
 static int wait_fd(int fd, short events, uint64_t deadline)
 {
     for (;;) {
         uint64_t now = clock_ms();
+        if (atomic_load(&g_cancel))
+            return -ECANCELED;
         if (now >= deadline)
             return -ETIMEDOUT;
+        uint64_t wait = deadline - now < WAIT_SLICE_MS ? deadline - now : WAIT_SLICE_MS;
         struct pollfd p = {.fd = fd, .events = events};
-        int n = poll(&p, 1, (int)(deadline - now));
+        int n = poll(&p, 1, (int)wait);
         if (n > 0)
             return 0;
         if (n < 0 && errno != EINTR)
@@ -808,9 +822,10 @@ int dns_xfrin_fetch(const struct sockaddr_storage *primary, const struct dns_tsi
         x.cur = cur;
         x.cur_serial = t.serial;
         r = transfer(&x, primary, timeout_ms);
-        if (r == 0 || r == -ETIMEDOUT || r == -ECONNREFUSED || r == -ENOMEM) {
-            /* Up to date, or the primary is out of reach: an AXFR would
-             * fare no better. Anything else (a refusal, an answer we
+        if (r == 0 || r == -ETIMEDOUT || r == -ECONNREFUSED || r == -ENOMEM ||
+            r == -ECANCELED) {
+            /* Up to date, the primary out of reach, or shutting down: an
+             * AXFR would fare no better. Anything else (a refusal, an answer we
              * cannot apply) is worth one. */
             xfr_reset(&x);
             return r;

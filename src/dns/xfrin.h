@@ -69,6 +69,10 @@ int dns_xfrin_fetch(const struct sockaddr_storage *primary, const struct dns_tsi
                     const struct dns_name *apex, const struct dns_zone *cur, unsigned timeout_ms, struct dns_zone **out,
                     const char **how, char *err, size_t errlen);
 
+/* Make every wait of the functions above (on any thread) return
+ * -ECANCELED within 100 ms while on is true: for a quick shutdown. */
+void dns_xfrin_cancel(bool on);
+
 /*
  * The reading of a transfer without the network (for tests and fuzzing):
  * stream[0..len) holds the answer's messages, each with its 2-octet
