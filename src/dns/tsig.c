@@ -15,6 +15,7 @@
  */
 #include "dns/tsig.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -27,7 +28,7 @@
 #include "base/err.h"
 #include "dns/consts.h"
 
-/* What we sign with: 300 s is what RFC 8945 section 10 recommends. */
+/* The Fudge we sign with: 300 s, the value RFC 8945 recommends. */
 #define TSIG_FUDGE 300
 
 /* Section 5.3.1: at most 99 unsigned messages in a row in a transfer. */
@@ -139,6 +140,8 @@ int dns_tsig_key_init(struct dns_tsig_key *k, const char *name, const char *alg,
 
 size_t dns_tsig_size(const struct dns_tsig_key *k)
 {
+    if (!k)
+        return 0;
     struct dns_name a;
     alg_wire(k->alg, &a);
     return k->name.len + RR_FIXED + a.len + TSIG_FIXED + algs[k->alg].len + 6;
@@ -153,13 +156,22 @@ size_t dns_tsig_ctx_size(const struct dns_tsig_ctx *ctx)
 
 /* ---- MAC --------------------------------------------------------------------- */
 
+/* OpenSSL's HMAC, fetched once for the process (a fetch takes a lock in
+ * the method store; every request would otherwise pay for it). */
+static EVP_MAC *hmac;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void hmac_fetch(void)
+{
+    hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
 static EVP_MAC_CTX *mac_begin(const struct dns_tsig_key *k)
 {
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!mac)
+    pthread_once(&hmac_once, hmac_fetch);
+    if (!hmac)
         return NULL;
-    EVP_MAC_CTX *c = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac);            /* the context holds its own reference */
+    EVP_MAC_CTX *c = EVP_MAC_CTX_new(hmac);
     if (!c)
         return NULL;
     OSSL_PARAM params[] = {
@@ -412,11 +424,13 @@ int dns_tsig_sign(struct dns_writer *w, struct dns_tsig_ctx *ctx, uint64_t now, 
         key = k->name;
         alg_wire(k->alg, &alg);
     }
-    /* A client's request: no prior MAC, and it is its own Original ID. */
+    /* A client's request: no prior MAC, and it is its own Original ID.
+     * Until a signed response arrives, the conversation is one message
+     * short of a verified end (dns_tsig_verify_end). */
     if (k && first && ctx->mac_len == 0 && !unsigned_err) {
         ctx->orig_id = get16(w->buf);
         ctx->error = 0;
-        ctx->unsigned_run = 0;
+        ctx->unsigned_run = 1;
         ctx->run = NULL;
     }
 
@@ -446,14 +460,25 @@ int dns_tsig_sign(struct dns_writer *w, struct dns_tsig_ctx *ctx, uint64_t now, 
         mac_len = (size_t)n;
     }
 
+    /* The whole RR uncompressed, owner included: the writer would point
+     * the key name at an earlier copy, so the RR goes in with the root as
+     * owner and key.len - 1 more octets of RDATA, and is then laid out
+     * again in the same octets with the key name in front. */
     size_t rdlen = alg.len + TSIG_FIXED + mac_len + other_len;
+    struct dns_name root;
+    dns_name_set_root(&root);
     uint8_t *p;
-    int r = dns_writer_rr_raw(w, DNS_SECTION_ADDITIONAL, &key, DNS_TYPE_TSIG, DNS_CLASS_ANY, 0,
-                              rdlen, &p);
+    int r = dns_writer_rr_raw(w, DNS_SECTION_ADDITIONAL, &root, DNS_TYPE_TSIG, DNS_CLASS_ANY, 0,
+                              rdlen + key.len - 1, &p);
     if (r < 0) {
         OPENSSL_cleanse(mac, sizeof mac);
         return r;
     }
+    uint8_t *rr = p - 1 - RR_FIXED;
+    memmove(rr + key.len, rr + 1, RR_FIXED);
+    memcpy(rr, key.wire, key.len);
+    p = rr + key.len + RR_FIXED;
+    put16(p - 2, (uint16_t)rdlen);
     memcpy(p, alg.wire, alg.len);
     p += alg.len;
     put48(p, time);

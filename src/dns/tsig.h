@@ -51,10 +51,13 @@ int dns_tsig_key_init(struct dns_tsig_key *k, const char *name, const char *alg,
 const char *dns_tsig_alg_name(enum dns_tsig_alg alg);
 
 struct dns_tsig_ctx {
-    const struct dns_tsig_key *key;  /* NULL: the request was not signed */
+    const struct dns_tsig_key *key;  /* NULL: the request was not signed, or
+                                      * its key is unknown (error BADKEY) */
     uint8_t mac[DNS_TSIG_MAXMAC];    /* the last MAC sent or checked */
     size_t mac_len;
-    unsigned unsigned_run;           /* messages in a row without TSIG (client side) */
+    unsigned unsigned_run;           /* client side: messages in a row without
+                                      * TSIG (1 from the request on, until the
+                                      * first signed response) */
     uint16_t error;                  /* TSIG error to report (BADSIG, BADKEY, BADTIME, ...) */
     uint16_t orig_id;                /* the request's Original ID */
     uint64_t time_signed;            /* of the request, echoed in BADTIME answers */
@@ -76,7 +79,9 @@ void dns_tsig_ctx_clear(struct dns_tsig_ctx *ctx);
 
 /* Octets a TSIG RR signed with k takes at most (6 octets of Other Data
  * included, for a BADTIME answer): reserve them in the writer
- * (dns_writer_reserve) before writing the rest of the message. */
+ * (dns_writer_reserve) before writing the rest of the message. 0 for k
+ * NULL; a server answering a request should use dns_tsig_ctx_size, which
+ * also covers the unsigned BADKEY answer. */
 size_t dns_tsig_size(const struct dns_tsig_key *k);
 
 /* Octets the TSIG RR of the next dns_tsig_sign with ctx takes at most,
@@ -86,15 +91,21 @@ size_t dns_tsig_ctx_size(const struct dns_tsig_ctx *ctx);
 
 /*
  * Server side: check the TSIG RR of a request (the last RR of the
- * additional section, RFC 8945 section 5.2; a TSIG anywhere else, or
- * trailing octets, is FORMERR). Returns:
- *   0       no TSIG in the request (ctx->key NULL);
+ * additional section, RFC 8945 section 5.2; a TSIG anywhere else, two of
+ * them, trailing octets, a CLASS other than ANY or a TTL other than 0, or
+ * RDATA that does not add up, is FORMERR). The checks go in the order of
+ * section 5.2: key (name and algorithm), MAC, time, truncation. ctx is
+ * always overwritten (a server context holds nothing to free). Returns:
+ *   0       no TSIG in the request (ctx->key NULL): answer unsigned;
  *   1       verified (ctx holds key and MAC for signing the response);
  *   DNS_RCODE_NOTAUTH (negated: -9) with ctx->error BADKEY, BADSIG,
- *           BADTIME or BADTRUNC: answer NOTAUTH, signed per section 5.3.2
- *           (with the request's MAC for BADTIME; unsigned for BADKEY and
- *           BADSIG);
- *   -DNS_RCODE_FORMERR  a malformed or misplaced TSIG RR.
+ *           BADTIME or BADTRUNC: answer NOTAUTH with dns_tsig_sign,
+ *           which signs per section 5.3.2 (with the request's MAC for
+ *           BADTIME and BADTRUNC; unsigned for BADKEY and BADSIG). A MAC
+ *           shorter than 10 octets or half the hash is BADSIG; a
+ *           truncated MAC that verifies is BADTRUNC (we take none);
+ *   -DNS_RCODE_FORMERR  a malformed or misplaced TSIG RR, or a MAC
+ *           longer than the algorithm's.
  */
 int dns_tsig_verify_request(const struct dns_msg *m, const struct dns_tsig_key *keys,
                             size_t nkeys, uint64_t now, struct dns_tsig_ctx *ctx);
@@ -124,10 +135,16 @@ int dns_tsig_sign(struct dns_writer *w, struct dns_tsig_ctx *ctx, uint64_t now, 
 
 /*
  * Client side: verify one response message against the request signed
- * with ctx. Returns 1 (verified), 0 (unsigned, allowed in the middle of a
- * transfer: call again; the final message must return 1), or a negative
- * error (-EBADMSG malformed, OP_E_AUTH bad signature, wrong key, time out
- * of range, or too many unsigned messages).
+ * with ctx (first: the first message of the response). Returns 1
+ * (verified), 0 (unsigned, allowed in the middle of a transfer: call
+ * again; the final message must return 1, which dns_tsig_verify_end
+ * checks), or a negative error: -EBADMSG (a malformed or misplaced TSIG
+ * RR), OP_E_AUTH (first message unsigned, another key or algorithm,
+ * another Original ID, a TSIG error from the server, left in ctx->error,
+ * a bad or truncated MAC, time further than Fudge from now, a 100th
+ * unsigned message in a row), -EINVAL (ctx signed no request), -ENOMEM.
+ * After an error the conversation is over: ctx holds nothing to free and
+ * verifies nothing more.
  */
 int dns_tsig_verify_response(const struct dns_msg *m, struct dns_tsig_ctx *ctx, uint64_t now,
                              bool first);

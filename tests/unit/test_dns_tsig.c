@@ -229,7 +229,11 @@ static int make_response(struct dns_tsig_ctx *srv, int i, bool sign, uint8_t *bu
     return (int)dns_writer_len(&w);
 }
 
-/* dnspython verifies a request and the messages of its response. */
+/* dnspython verifies a request and the messages of its response; with a
+ * fifth argument, it reads an error answer instead (dnspython refuses
+ * those before looking at their MAC, so the MAC is checked here the way
+ * dnspython checks any other) and prints its error, MAC size, Time Signed
+ * and Other Data. */
 static const char py_verify[] =
     "import sys, time\n"
     "import dns.message, dns.name, dns.tsig\n"
@@ -238,6 +242,20 @@ static const char py_verify[] =
     "key = dns.tsig.Key('xfr-key.', secret, alg + '.')\n"
     "keyring = {dns.name.from_text('xfr-key.'): key}\n"
     "wires = [bytes.fromhex(h) for h in open(path).read().split()]\n"
+    "if len(sys.argv) > 5:\n"
+    "    seen = {}\n"
+    "    def check(wire, key, owner, rd, now, request_mac, start, ctx=None, multi=False):\n"
+    "        ad = int.from_bytes(wire[10:12], 'big') - 1\n"
+    "        body = wire[0:10] + ad.to_bytes(2, 'big') + wire[12:start]\n"
+    "        if request_mac and rd.mac:\n"
+    "            dns.tsig._digest(body, key, rd, None, request_mac).verify(rd.mac)\n"
+    "        seen['rd'] = rd\n"
+    "    dns.tsig.validate = check\n"
+    "    q = dns.message.from_wire(wires[0], keyring=keyring)\n"
+    "    dns.message.from_wire(wires[1], keyring=keyring, request_mac=q.mac)\n"
+    "    rd = seen['rd']\n"
+    "    print('%d %d %d %s' % (rd.error, len(rd.mac), rd.time_signed, rd.other.hex()))\n"
+    "    sys.exit(0)\n"
     "q = dns.message.from_wire(wires[0], keyring=keyring)\n"
     "assert q.had_tsig\n"
     "ctx = None\n"
@@ -275,6 +293,8 @@ TEST(dns_tsig_sign_roundtrip)
         size_t req_len = make_request(&k, &cli, req, sizeof req, NOW);
         CHECK_INT(cli.mac_len, v->mac_len);
         CHECK_INT(cli.orig_id, 0x4242);
+        struct dns_tsig_ctx nothing = cli;     /* no response is no verified response */
+        CHECK_INT(dns_tsig_verify_end(&nothing), OP_E_AUTH);
 
         /* The TSIG RR is last, uncompressed, and takes what we said. */
         struct parsed p;
@@ -730,4 +750,99 @@ TEST(dns_tsig_sign_room)
         REQUIRE(dns_writer_init(&w, buf, sizeof buf, &h) == 0);
         CHECK_INT(dns_tsig_sign(&w, &none, NOW, true), -EINVAL);
     }
+}
+
+/* A key named like a name already in the message: the TSIG RR's owner is
+ * still written in full (section 4.2's RR is never compressed here), and
+ * the message still verifies. */
+TEST(dns_tsig_owner_uncompressed)
+{
+    struct dns_tsig_key k;
+    char err[128];
+    REQUIRE(dns_tsig_key_init(&k, "example.com", "hmac-sha256", vecs[0].secret, err,
+                              sizeof err) == 0);
+    uint8_t req[512];
+    struct dns_tsig_ctx cli, srv;
+    size_t len = make_request(&k, &cli, req, sizeof req, NOW);
+    size_t owner, rd;
+    tsig_at(req, len, &owner, &rd);
+    CHECK_INT(owner, 12 + 17);
+    CHECK_INT(memcmp(req + owner, k.name.wire, k.name.len), 0);
+    CHECK_INT(rd, owner + k.name.len + 10);
+    CHECK_INT(len - owner + 6, dns_tsig_size(&k));
+    CHECK_INT(verify_req(req, len, &k, 1, NOW, &srv), 1);
+}
+
+/* Our BADTIME and BADTRUNC answers carry a MAC dnspython computes the
+ * same way (section 5.2.3 and 5.3.2), and the BADSIG one none. */
+TEST(dns_tsig_error_answers_dnspython)
+{
+    if (!have_dnspython()) {
+        fprintf(stderr, "    (no dnspython: skipped)\n");
+        return;
+    }
+    struct dns_tsig_key k, wrong;
+    char err[128];
+    key_of(&vecs[0], &k);
+    REQUIRE(dns_tsig_key_init(&wrong, "xfr-key", "hmac-sha256", "d3Jvbmc=", err,
+                              sizeof err) == 0);
+    uint8_t req[512], trunc[512], ans[512];
+    struct dns_tsig_ctx cli, srv;
+    size_t len = make_request(&k, &cli, req, sizeof req, NOW);
+    size_t tlen = with_mac_len(req, len, 16, trunc);
+    struct {
+        const uint8_t *req;
+        size_t len;
+        const struct dns_tsig_key *key;
+        uint64_t now;
+        const char *want;
+    } cases[] = {
+        {req, len, &k, NOW + 400, "18 32 1700000000 00006553f290\n"},
+        {trunc, tlen, &k, NOW, "22 32 1700000000 \n"},
+        {req, len, &wrong, NOW, "16 0 1700000000 \n"},
+    };
+    char script[512], data[512], cmd[2048];
+    pathf(script, sizeof script, "%s/verify-errors.py", test_tmpdir());
+    FILE *f = fopen(script, "w");
+    REQUIRE(f && fputs(py_verify, f) >= 0 && fclose(f) == 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        REQUIRE(verify_req(cases[i].req, cases[i].len, cases[i].key, 1, cases[i].now, &srv) ==
+                -DNS_RCODE_NOTAUTH);
+        int n = make_response(&srv, 0, true, ans, sizeof ans,
+                              i == 2 ? NOW : cases[i].now);
+        REQUIRE(n > 0);
+        pathf(data, sizeof data, "%s/errors-%zu", test_tmpdir(), i);
+        f = fopen(data, "w");
+        REQUIRE(f);
+        put_hex(f, cases[i].req, cases[i].len);
+        put_hex(f, ans, (size_t)n);
+        REQUIRE(fclose(f) == 0);
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s hmac-sha256 %s %llu %s errors", script,
+                 vecs[0].secret, (unsigned long long)NOW, data);
+        FILE *out = popen(cmd, "r");
+        REQUIRE(out);
+        char line[128] = "";
+        if (!fgets(line, sizeof line, out))
+            line[0] = 0;
+        CHECK(pclose(out) == 0);
+        CHECK_STR(line, cases[i].want);
+    }
+}
+
+/* dnspython compresses the TSIG owner when the key name is already in the
+ * message; that is read (the MAC covers the name in full). */
+TEST(dns_tsig_compressed_owner_read)
+{
+    struct dns_tsig_key k;
+    char err[128];
+    REQUIRE(dns_tsig_key_init(&k, "example.com.", "hmac-sha256", vecs[0].secret, err,
+                              sizeof err) == 0);
+    const uint8_t *req = vec_compressed_owner_request;
+    size_t len = sizeof vec_compressed_owner_request;
+    size_t owner, rd;
+    tsig_at(req, len, &owner, &rd);
+    CHECK_INT(req[owner], 0xC0);
+    struct dns_tsig_ctx srv;
+    CHECK_INT(verify_req(req, len, &k, 1, NOW, &srv), 1);
+    CHECK_INT(srv.orig_id, 0x0707);
 }

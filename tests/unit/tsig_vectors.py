@@ -6,7 +6,8 @@ keys and a fixed clock, for test_dns_tsig.c to verify.
 
 Per algorithm: a signed AXFR request, a one-message response signed with
 the request's MAC, and a four-message transfer whose second and third
-messages are unsigned (RFC 8945 section 5.3.1)."""
+messages are unsigned (RFC 8945 section 5.3.1). And a request signed with
+a key named like its question, whose TSIG owner dnspython compresses."""
 import time
 
 import dns.message
@@ -86,4 +87,10 @@ for alg, secret in SECRETS.items():
         wires.append(w)
     for i, w in enumerate(wires):
         out.append(carray("vec_%s_xfr%d" % (c, i), w))
+# A key named like the question: dnspython compresses the TSIG owner.
+key = dns.tsig.Key("example.com.", SECRETS["hmac-sha256"], "hmac-sha256.")
+q = dns.message.make_query("example.com.", "SOA")
+q.id = 0x0707
+q.use_tsig({key.name: key}, keyname=key.name, algorithm=key.algorithm, fudge=300)
+out.append(carray("vec_compressed_owner_request", q.to_wire()))
 print("".join(out), end="")
