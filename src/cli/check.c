@@ -30,7 +30,8 @@ int cli_check_zones(const struct settings *s)
         /* A secondary zone's file is fetched: checked only once it exists. */
         if (z->role == ZONE_SECONDARY && access(z->file_path, F_OK) != 0)
             continue;
-        src[n++] = (struct dns_zone_source){z->name, z->file_path, z->role == ZONE_SECONDARY};
+        src[n++] = (struct dns_zone_source){
+            .name = z->name, .path = z->file_path, .secondary = z->role == ZONE_SECONDARY};
     }
     struct buf errors = BUF_INIT;
     int failed = dns_catalog_check(src, n, &errors);

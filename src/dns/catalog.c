@@ -15,9 +15,14 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "dns/acl.h"
+#include "dns/journal.h"
 #include "dns/name.h"
+#include "dns/notify.h"
 #include "dns/server.h"
 #include "dns/xfrin.h"
+#include "dns/tsig.h"
+#include "dns/xfrout.h"
 #include "dns/zone.h"
 
 /* A zone as loaded, and the file it was loaded from. */
@@ -26,11 +31,94 @@ struct loaded {
     char *path;
     struct stat st;                  /* the file when it was read */
     struct dns_zone *zone;
+    struct dns_journal *journal;     /* IXFR history, or NULL */
+    bool announce;                   /* new serial: NOTIFY the secondaries */
 };
 
 static struct loaded *g_loaded;
 static size_t g_nloaded;
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct dns_tsig_key *g_keys;
+static size_t g_nkeys;
+
+int dns_catalog_set_keys(const struct dns_tsig_key *keys, size_t n)
+{
+    struct dns_tsig_key *k = n ? malloc(n * sizeof *k) : NULL;
+    if (n && !k)
+        return -ENOMEM;
+    if (n)
+        memcpy(k, keys, n * sizeof *k);
+    if (g_keys)
+        explicit_bzero(g_keys, g_nkeys * sizeof *g_keys);
+    free(g_keys);
+    g_keys = k;
+    g_nkeys = n;
+    return 0;
+}
+
+/* The key named name (for NOTIFY), or NULL. */
+static const struct dns_tsig_key *key_named(const char *name, void *arg)
+{
+    for (size_t i = 0; i < g_nkeys; i++) {
+        char t[DNS_NAME_MAXTEXT];
+        if (dns_name_to_text(&g_keys[i].name, t, sizeof t) >= 0 && dns_acl_key_equal(t, name))
+            return &g_keys[i];
+    }
+    return NULL;
+}
+
+/* Build and publish the transfer policy for the zones in next. */
+static void publish_policy(const struct dns_zone_source *src, size_t n, struct loaded *next,
+                           size_t nnext)
+{
+    struct dns_xfr_policy *p = dns_xfr_policy_new();
+    for (size_t i = 0; p && i < g_nkeys; i++)
+        if (dns_xfr_policy_add_key(p, &g_keys[i]) < 0)
+            goto oom;
+    for (size_t i = 0; p && i < nnext; i++) {
+        const struct dns_zone_source *zs = NULL;
+        for (size_t k = 0; k < n && !zs; k++)
+            if (strcmp(src[k].name, next[i].name) == 0)
+                zs = &src[k];
+        struct dns_acl acl = {0, NULL};
+        char err[256];
+        if (zs && zs->allow_transfer && dns_acl_parse(zs->allow_transfer, &acl, err, sizeof err) < 0)
+            log_err("dns: zone %s: allow_transfer: %s; transfers refused", next[i].name, err);
+        int r = dns_xfr_policy_add_zone(p, dns_zone_apex(next[i].zone), &acl, next[i].journal);
+        dns_acl_free(&acl);
+        if (r < 0)
+            goto oom;
+    }
+    if (p) {
+        dns_xfr_publish(p);
+        return;
+    }
+oom:
+    dns_xfr_policy_free(p);
+    log_err("dns: out of memory building the transfer policy; transfers keep the old one");
+}
+
+/* NOTIFY the secondaries of the zones that have a new serial. */
+static void announce(const struct dns_zone_source *src, size_t n, const struct loaded *next,
+                     size_t nnext)
+{
+    for (size_t i = 0; i < nnext; i++) {
+        if (!next[i].announce)
+            continue;
+        for (size_t k = 0; k < n; k++) {
+            if (strcmp(src[k].name, next[i].name) != 0 || !src[k].notify || !src[k].notify[0])
+                continue;
+            struct dns_remotes to;
+            char err[256];
+            if (dns_remotes_parse(src[k].notify, 53, &to, err, sizeof err) < 0) {
+                log_err("dns: zone %s: notify: %s", next[i].name, err);
+                continue;
+            }
+            dns_notify_zone(next[i].zone, &to, key_named, NULL);
+            dns_remotes_free(&to);
+        }
+    }
+}
 
 static bool same_file(const struct stat *a, const struct stat *b)
 {
@@ -135,7 +223,10 @@ static int catalog_load(const struct dns_zone_source *src, size_t n)
             /* Unchanged; or a secondary zone, whose data the secondary
              * module keeps up to date. */
             dns_zone_ref(old->zone);         /* unchanged: keep it */
-            next[nnext++] = (struct loaded){strdup(old->name), strdup(old->path), old->st, old->zone};
+            if (old->journal)
+                dns_journal_ref(old->journal);
+            next[nnext++] = (struct loaded){strdup(old->name), strdup(old->path), old->st,
+                                            old->zone, old->journal, false};
             continue;
         }
         struct buf errors = BUF_INIT;
@@ -151,8 +242,10 @@ static int catalog_load(const struct dns_zone_source *src, size_t n)
                 log_err("dns: zone %s: failed to load %s; still serving serial %u", src[i].name,
                         src[i].path, dns_zone_serial(old->zone));
                 dns_zone_ref(old->zone);
+                if (old->journal)
+                    dns_journal_ref(old->journal);
                 next[nnext++] = (struct loaded){strdup(old->name), strdup(old->path), old->st,
-                                                old->zone};
+                                                old->zone, old->journal, false};
             } else {
                 log_err("dns: zone %s: failed to load %s; not served", src[i].name, src[i].path);
             }
@@ -166,7 +259,18 @@ static int catalog_load(const struct dns_zone_source *src, size_t n)
         if (!src[i].secondary)
             log_info("dns: zone %s %s from %s: serial %u, %zu records", src[i].name,
                  old ? "reloaded" : "loaded", src[i].path, dns_zone_serial(z), dns_zone_records(z));
-        next[nnext++] = (struct loaded){strdup(src[i].name), strdup(src[i].path), st, z};
+        /* The IXFR history: the step from the version served so far to this
+         * one, written down before this one is served (journal.h). */
+        struct dns_journal *j = NULL;
+        if (old && old->journal) {
+            j = old->journal;
+            dns_journal_ref(j);
+            dns_journal_update(j, old->zone, z);
+        } else {
+            j = dns_journal_open(src[i].journal, src[i].name, dns_zone_serial(z));
+        }
+        bool fresh = !old || dns_zone_serial(old->zone) != dns_zone_serial(z);
+        next[nnext++] = (struct loaded){strdup(src[i].name), strdup(src[i].path), st, z, j, fresh};
     }
     struct dns_zoneset *zs = dns_zoneset_new();
     for (size_t i = 0; i < nnext; i++) {
@@ -185,6 +289,7 @@ static int catalog_load(const struct dns_zone_source *src, size_t n)
             free(next[i].name);
             free(next[i].path);
             dns_zone_unref(next[i].zone);
+            dns_journal_unref(next[i].journal);
         }
         free(next);
         return failed ? failed : 1;
@@ -200,7 +305,9 @@ static int catalog_load(const struct dns_zone_source *src, size_t n)
     free_loaded();
     g_loaded = next;
     g_nloaded = nnext;
+    publish_policy(src, n, next, nnext);
     dns_server_set_zones(zs);
+    announce(src, n, next, nnext);
     return failed;
 }
 
@@ -235,6 +342,10 @@ int dns_catalog_update(const char *name, struct dns_zone *z)
         r = -ENOMEM;
         if (nz) {
             struct dns_zone *old = l->zone;
+            /* The IXFR history for our own secondaries: the step from the
+             * version served to the transferred one (journal.h). */
+            if (l->journal && z && dns_zone_available(old))
+                dns_journal_update(l->journal, old, nz);
             l->zone = nz;
             if (stat(l->path, &l->st) < 0)
                 memset(&l->st, 0, sizeof l->st);
@@ -262,23 +373,25 @@ struct dns_zone *dns_catalog_get(const char *name)
     return z;
 }
 
-void dns_catalog_cleanup(void)
-{
-    pthread_mutex_lock(&g_mu);
-    free_loaded();
-    pthread_mutex_unlock(&g_mu);
-}
-
 static void free_loaded(void)
 {
     for (size_t i = 0; i < g_nloaded; i++) {
         free(g_loaded[i].name);
         free(g_loaded[i].path);
         dns_zone_unref(g_loaded[i].zone);
+        dns_journal_unref(g_loaded[i].journal);
     }
     free(g_loaded);
     g_loaded = NULL;
     g_nloaded = 0;
+}
+
+void dns_catalog_cleanup(void)
+{
+    pthread_mutex_lock(&g_mu);
+    free_loaded();
+    dns_catalog_set_keys(NULL, 0);
+    pthread_mutex_unlock(&g_mu);
 }
 
 int dns_catalog_check(const struct dns_zone_source *src, size_t n, struct buf *errors)

@@ -19,6 +19,13 @@
  * refresh is the file's modification time). From then on the secondary
  * module replaces them with dns_catalog_update, from its own thread: the
  * catalog's state is behind a mutex.
+ *
+ * Transfers: a zone read anew whose serial went up gets the difference to
+ * its previous version appended to its journal (journal.h) before the new
+ * version is served; the transfer policy (allow_transfer, journals, keys)
+ * is published with dns_xfr_publish (xfrout.h); a zone loaded for the first
+ * time or with a new serial is announced by NOTIFY (notify.h) to its
+ * notify list.
  */
 #ifndef OP_DNS_CATALOG_H
 #define OP_DNS_CATALOG_H
@@ -32,8 +39,17 @@
 struct dns_zone_source {
     const char *name;                /* the apex in text form */
     const char *path;                /* its master file */
+    const char *allow_transfer;      /* who may transfer it (acl.h); NULL or "": nobody */
+    const char *notify;              /* secondaries to NOTIFY (acl.h address list); NULL: none */
+    const char *journal;             /* its IXFR journal file (journal.h); NULL: in memory */
     bool secondary;                  /* fetched from primaries (secondary.h) */
 };
+
+struct dns_tsig_key;
+
+/* The TSIG keys that transfers and NOTIFY may use (copied), before
+ * dns_catalog_load. */
+int dns_catalog_set_keys(const struct dns_tsig_key *keys, size_t n);
 
 /* Replace the zone named name (as in dns_zone_source) by z, or by an
  * unavailable placeholder when z is NULL, and publish the set (any

@@ -18,6 +18,7 @@
 #include "dns/rrl.h"
 #include "dns/secondary.h"
 #include "dns/wire.h"
+#include "dns/xfrout.h"
 #include "net/conn.h"
 #include "net/server.h"
 #include "net/udp.h"
@@ -172,7 +173,71 @@ static const struct udp_service g_udp = {
 static void on_open(struct conn *c) {}
 static void on_too_long(struct conn *c) {}
 static void on_timeout(struct conn *c) {}
-static void on_close(struct conn *c) {}
+
+/* ---- zone transfers: one message at a time as the output drains ---------------- */
+
+/* Write transfer messages while the connection's output is short; then
+ * wait for it to drain (net/conn.c backpressure). The end of the transfer
+ * lets the next pipelined query through. */
+static void xfr_pump(struct conn *c)
+{
+    struct dns_xfrout *x = conn_session(c);
+    for (int i = 0; x && i < 64 && conn_out_len(c) < CONN_OUT_LOW; i++) {
+        struct buf *out = conn_out(c);
+        uint8_t *w = (uint8_t *)buf_reserve(out, 2 + DNS_MSG_MAX);
+        if (!w) {
+            conn_close(c);
+            return;
+        }
+        size_t n = dns_xfrout_next(x, w + 2, DNS_MSG_MAX);
+        if (n == 0) {
+            dns_xfrout_free(x);
+            conn_set_session(c, NULL);
+            conn_flush_later(c);
+            conn_resume(c);
+            return;
+        }
+        w[0] = (uint8_t)(n >> 8);
+        w[1] = (uint8_t)n;
+        buf_commit(out, 2 + n);
+    }
+    conn_flush_later(c);
+    conn_want_drain(c);
+}
+
+static void on_drain(struct conn *c)
+{
+    xfr_pump(c);
+}
+
+static void on_close(struct conn *c)
+{
+    dns_xfrout_free(conn_session(c));
+    conn_set_session(c, NULL);
+}
+
+/* A transfer request: answered at once (an error) or streamed. */
+static void xfr_begin(struct conn *c, const struct dns_zoneset *zs, const uint8_t *q,
+                      size_t qlen, uint8_t *w)
+{
+    size_t n = 0;
+    struct dns_xfrout *x =
+        dns_xfrout_begin(zs, q, qlen, conn_peer_addr(c), clock_ms(), w + 2, DNS_MSG_MAX, &n);
+    if (!x) {
+        if (n) {
+            w[0] = (uint8_t)(n >> 8);
+            w[1] = (uint8_t)n;
+            buf_commit(conn_out(c), 2 + n);
+            conn_flush_later(c);
+        }
+        return;
+    }
+    /* Queries pipelined behind the transfer wait for its end (RFC 7766
+     * section 6.2.1.1 allows either; in order is simpler for clients). */
+    conn_set_session(c, x);
+    conn_pause(c);
+    xfr_pump(c);
+}
 
 static void on_message(struct conn *c, const uint8_t *q, size_t qlen)
 {
@@ -195,10 +260,13 @@ static void on_message(struct conn *c, const uint8_t *q, size_t qlen)
         n = dns_secondary_notify(q, qlen, conn_peer_addr(c), w + 2, DNS_MSG_MAX);
     } else {
         n = dns_auth_respond(zs, q, qlen, &o, w + 2, DNS_MSG_MAX, &res);
-        if (res.kind == DNS_AUTH_XFR)
-            n = notimp(q, qlen, w + 2, DNS_MSG_MAX);
         if (atomic_load_explicit(&g_log_queries, memory_order_relaxed))
-            log_query("tcp", conn_peer_addr(c), &res, n, "");
+            log_query("tcp", conn_peer_addr(c), &res, n,
+                      res.kind == DNS_AUTH_XFR ? " transfer" : "");
+        if (res.kind == DNS_AUTH_XFR) {
+            xfr_begin(c, zs, q, qlen, w);
+            return;
+        }
     }
     if (n == 0)
         return;                          /* dropped: the next query goes on */
@@ -213,6 +281,7 @@ static const struct conn_ops g_tcp_ops = {
     .on_too_long = on_too_long,
     .on_timeout = on_timeout,
     .on_close = on_close,
+    .on_drain = on_drain,
     .on_message = on_message,
 };
 

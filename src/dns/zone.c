@@ -885,3 +885,57 @@ int dns_zone_walk(const struct dns_zone *z, dns_zone_rr_cb cb, void *arg)
     }
     return r < 0 ? r : 0;
 }
+
+int dns_zone_walk_resume(const struct dns_zone *z, struct dns_zone_cursor *c, dns_zone_rr_cb cb,
+                         void *arg)
+{
+    if (!z->finished)
+        return -EINVAL;
+    if (c->done)
+        return 1;
+    struct dns_name owner;
+    if (!c->started) {
+        c->started = true;
+        c->rr = 0;
+        c->pos = z->soa->rdata;
+    }
+    if (!c->soa_done) {
+        /* RFC 5936 section 2.2: the SOA first. */
+        owner.len = z->nodes[0].namelen;
+        memcpy(owner.wire, z->names + z->nodes[0].name, owner.len);
+        for (; c->rr < z->soa->count; c->rr++) {
+            uint32_t p = c->pos;
+            uint16_t len;
+            const uint8_t *rd = dns_zone_rdata(z, &p, &len);
+            int r = cb(arg, &owner, z->soa->type, z->rclass, z->soa->ttl, rd, len);
+            if (r < 0)
+                return r;
+            c->pos = p;
+        }
+        c->soa_done = true;
+        c->node = c->rrset = c->rr = 0;
+    }
+    for (; c->node < z->nnodes; c->node++, c->rrset = 0) {
+        const struct dns_znode *n = &z->nodes[c->node];
+        owner.len = n->namelen;
+        memcpy(owner.wire, z->names + n->name, owner.len);
+        for (; c->rrset < n->nrrsets; c->rrset++, c->rr = 0) {
+            const struct dns_zrrset *rs = &z->rrsets[n->rrset + c->rrset];
+            if (rs == z->soa)
+                continue;
+            if (c->rr == 0)
+                c->pos = rs->rdata;
+            for (; c->rr < rs->count; c->rr++) {
+                uint32_t p = c->pos;
+                uint16_t len;
+                const uint8_t *rd = dns_zone_rdata(z, &p, &len);
+                int r = cb(arg, &owner, rs->type, z->rclass, rs->ttl, rd, len);
+                if (r < 0)
+                    return r;
+                c->pos = p;
+            }
+        }
+    }
+    c->done = true;
+    return 1;
+}

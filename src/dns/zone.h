@@ -92,6 +92,18 @@ typedef int (*dns_zone_rr_cb)(void *arg, const struct dns_name *owner, uint16_t 
                               uint16_t rdlen);
 int dns_zone_walk(const struct dns_zone *z, dns_zone_rr_cb cb, void *arg);
 
+/* The same walk in steps, for a transfer that produces one message at a
+ * time: start with a zeroed cursor; a negative return from cb stops the
+ * walk and is returned, and the next call begins again with the record
+ * that cb refused. Returns 1 once every record was taken. */
+struct dns_zone_cursor {
+    bool started, soa_done, done;
+    uint32_t node, rrset, rr;        /* position: node, RRset within it, record within that */
+    uint32_t pos;                    /* the record's RDATA offset */
+};
+int dns_zone_walk_resume(const struct dns_zone *z, struct dns_zone_cursor *c, dns_zone_rr_cb cb,
+                         void *arg);
+
 /* A zone set: the zones one server answers for. It is filled before it is
  * shared and never changes afterwards (a reload builds a new set). */
 struct dns_zoneset *dns_zoneset_new(void);

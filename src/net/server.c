@@ -357,6 +357,11 @@ int server_init(unsigned workers, unsigned max_connections, unsigned max_per_ip,
     return 0;
 }
 
+struct loop *server_loop(unsigned i)
+{
+    return g_nworkers ? g_workers[i % g_nworkers].loop : NULL;
+}
+
 void server_set_limits(unsigned max_connections, unsigned max_per_ip, unsigned grace_ms)
 {
     g_max_conn = max_connections;

@@ -45,6 +45,11 @@ int  server_run(void (*on_reload)(void *arg), void *arg);
  */
 void server_quiesce(void (*fn)(void *arg), void *arg);
 
+/* The event loop of worker i modulo the number of workers (NULL before
+ * server_init), for work that belongs to no connection: timers and
+ * sockets of its own, started with loop_post. */
+struct loop *server_loop(unsigned i);
+
 /* Free the loops and sockets after server_run returned. */
 void server_cleanup(void);
 

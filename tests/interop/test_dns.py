@@ -389,9 +389,10 @@ def test_malformed_packets_get_formerr_or_nothing(dnssrv):
     assert udp(dnssrv, "www.example.test", "A").rcode() == dns.rcode.NOERROR
 
 
-def test_zone_transfer_is_not_implemented_yet(dnssrv):
+def test_zone_transfer_is_refused_without_allow_transfer(dnssrv):
+    # allow_transfer defaults to nobody (test_dns_xfr.py covers the rest).
     r = tcp(dnssrv, "example.test", "AXFR")
-    assert r.rcode() == dns.rcode.NOTIMP, r
+    assert r.rcode() == dns.rcode.REFUSED, r
     assert r.question[0].name.to_text() == "example.test."
     assert udp(dnssrv, "www.example.test", "A").rcode() == dns.rcode.NOERROR
 
