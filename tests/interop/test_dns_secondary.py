@@ -247,11 +247,16 @@ def test_no_data_yet_is_servfail(outpost_factory):
     srv.extra[("zone " + ZONE_NAME, "file")] = "zones/%s.zone" % ZONE_NAME
     srv.extra[("zone " + ZONE_NAME, "role")] = "secondary"
     srv.extra[("zone " + ZONE_NAME, "primaries")] = "127.0.0.1:%d" % free_dns_port()
+    srv.extra[("zone " + ZONE_NAME, "allow_transfer")] = "127.0.0.1"
     srv.write_config()
     srv.start()
     r = wait_for(lambda: query(srv.dns_port, "www." + ZONE_NAME), 5, "an answer")
     assert r.rcode() == dns.rcode.SERVFAIL
     assert query(srv.dns_port, "www.other.test").rcode() == dns.rcode.REFUSED
+    # Nor is there anything to transfer.
+    r = dns.query.tcp(dns.message.make_query(ZONE_NAME, "AXFR"), "127.0.0.1",
+                      port=srv.dns_port, timeout=5)
+    assert r.rcode() == dns.rcode.SERVFAIL
 
 
 def notify(port, zone, secret=None, timeout=2):
