@@ -37,6 +37,9 @@ struct loaded {
 
 static struct loaded *g_loaded;
 static size_t g_nloaded;
+/* The notify list of g_loaded[i], kept for zones a secondary transfer
+ * updates between loads (dns_catalog_update). */
+static char **g_notify;
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct dns_tsig_key *g_keys;
 static size_t g_nkeys;
@@ -103,8 +106,8 @@ static void announce(const struct dns_zone_source *src, size_t n, const struct l
                      size_t nnext)
 {
     for (size_t i = 0; i < nnext; i++) {
-        if (!next[i].announce)
-            continue;
+        if (!next[i].announce || !dns_zone_available(next[i].zone))
+            continue;                    /* nothing new, or no data (secondary.h) */
         for (size_t k = 0; k < n; k++) {
             if (strcmp(src[k].name, next[i].name) != 0 || !src[k].notify || !src[k].notify[0])
                 continue;
@@ -305,6 +308,11 @@ static int catalog_load(const struct dns_zone_source *src, size_t n)
     free_loaded();
     g_loaded = next;
     g_nloaded = nnext;
+    g_notify = calloc(nnext ? nnext : 1, sizeof *g_notify);
+    for (size_t i = 0; g_notify && i < nnext; i++)
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(src[k].name, next[i].name) == 0 && src[k].notify && src[k].notify[0])
+                g_notify[i] = strdup(src[k].notify);
     publish_policy(src, n, next, nnext);
     dns_server_set_zones(zs);
     announce(src, n, next, nnext);
@@ -355,6 +363,14 @@ int dns_catalog_update(const char *name, struct dns_zone *z)
                 dns_zone_unref(nz);
             } else {
                 dns_zone_unref(old);
+                /* Our own secondaries hear of the new serial (notify.h). */
+                const char *list = g_notify ? g_notify[l - g_loaded] : NULL;
+                struct dns_remotes to;
+                char err[256];
+                if (z && list && dns_remotes_parse(list, 53, &to, err, sizeof err) == 0) {
+                    dns_notify_zone(nz, &to, key_named, NULL);
+                    dns_remotes_free(&to);
+                }
             }
         }
     }
@@ -380,7 +396,11 @@ static void free_loaded(void)
         free(g_loaded[i].path);
         dns_zone_unref(g_loaded[i].zone);
         dns_journal_unref(g_loaded[i].journal);
+        if (g_notify)
+            free(g_notify[i]);
     }
+    free(g_notify);
+    g_notify = NULL;
     free(g_loaded);
     g_loaded = NULL;
     g_nloaded = 0;

@@ -18,7 +18,8 @@
  * when the file is older than the SOA expire timer: the time of the last
  * refresh is the file's modification time). From then on the secondary
  * module replaces them with dns_catalog_update, from its own thread: the
- * catalog's state is behind a mutex.
+ * catalog's state is behind a mutex. A transferred zone goes to the
+ * zone's journal and is announced to its notify list like a reloaded one.
  *
  * Transfers: a zone read anew whose serial went up gets the difference to
  * its previous version appended to its journal (journal.h) before the new

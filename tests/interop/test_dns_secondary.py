@@ -400,3 +400,33 @@ def test_secondary_of_knot_by_ixfr(outpost_factory, tmp_path):
         assert "192.0.2.99" in text and "deleted by the IXFR" not in text
     finally:
         knot.stop()
+
+
+def test_chain_nsd_outpost_outpost(nsd_pair, outpost_factory):
+    """NSD -> outpost A -> outpost B: A serves transfers and notifies B
+    when a transfer from NSD brought a new serial; B follows by IXFR or
+    AXFR from A."""
+    a, nsd = nsd_pair
+    # Long refresh timers: only NOTIFY can bring the change in time.
+    nsd.write_zone(zone_text(1, refresh=3600, expire=7200))
+    nsd.reload()
+    time.sleep(1)
+    b = outpost_factory(start=False)
+    b.extra[("zone " + ZONE_NAME, "file")] = "zones/%s.zone" % ZONE_NAME
+    b.extra[("zone " + ZONE_NAME, "role")] = "secondary"
+    b.extra[("zone " + ZONE_NAME, "primaries")] = "127.0.0.1:%d" % a.dns_port
+    b.write_config()
+    a.extra[("zone " + ZONE_NAME, "allow_transfer")] = "127.0.0.1"
+    a.extra[("zone " + ZONE_NAME, "notify")] = "127.0.0.1:%d" % b.dns_port
+    a.write_config()
+    a.start()
+    assert wait_for(lambda: www_address(a.dns_port), 15, "A's first transfer")
+    b.start()
+    assert wait_for(lambda: www_address(b.dns_port), 15, "B's first transfer") == \
+        ("192.0.2.1", True)
+    nsd.write_zone(zone_text(2, refresh=3600, expire=7200))
+    nsd.reload()
+    assert wait_for(lambda: www_address(b.dns_port) == ("192.0.2.2", True), 15,
+                    "the new serial passed on to B")
+    assert "NOTIFY for sec.test. from 127.0.0.1" in b.stderr_text()
+    assert "sec.test. serial 2: acknowledged" in a.stderr_text()
