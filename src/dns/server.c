@@ -182,6 +182,8 @@ static void on_timeout(struct conn *c) {}
 static void xfr_pump(struct conn *c)
 {
     struct dns_xfrout *x = conn_session(c);
+    /* The client is reading: a long transfer is not an idle connection. */
+    conn_touch(c);
     for (int i = 0; x && i < 64 && conn_out_len(c) < CONN_OUT_LOW; i++) {
         struct buf *out = conn_out(c);
         uint8_t *w = (uint8_t *)buf_reserve(out, 2 + DNS_MSG_MAX);

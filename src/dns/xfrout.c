@@ -461,7 +461,7 @@ size_t dns_xfrout_next(struct dns_xfrout *x, uint8_t *out, size_t cap)
         return 0;
     struct dns_writer w;
     struct dns_header h = reply_header(x->id, x->rd, DNS_RCODE_NOERROR);
-    size_t reserve = x->signed_req ? dns_tsig_size(&x->key) : 0;
+    size_t reserve = x->signed_req ? dns_tsig_ctx_size(&x->tsig) : 0;
     if (dns_writer_init(&w, out, cap < DNS_MSG_MAX ? cap : DNS_MSG_MAX, &h) < 0 ||
         dns_writer_reserve(&w, reserve) < 0)
         return 0;

@@ -132,6 +132,11 @@ void conn_printf(struct conn *c, const char *fmt, ...)
     conn_flush_later(c);
 }
 
+void conn_touch(struct conn *c)
+{
+    c->last_active = clock_ms();
+}
+
 void conn_want_drain(struct conn *c)
 {
     c->flags |= F_WANT_DRAIN;

@@ -88,6 +88,11 @@ struct buf *conn_out(struct conn *c);
 void   conn_flush_later(struct conn *c);
 /* Ask for one on_drain call once the output is below CONN_OUT_LOW. */
 void   conn_want_drain(struct conn *c);
+/* Count this moment as activity for the idle timeout: for a long response
+ * streamed from on_drain, whose client reads but sends nothing (a zone
+ * transfer). A client that stops reading stops the drains, and so still
+ * times out. */
+void   conn_touch(struct conn *c);
 
 /* Stop / restart delivering lines (pipelined input stays buffered). */
 void conn_pause(struct conn *c);

@@ -15,7 +15,10 @@ import socket
 import subprocess
 import time
 
+import dns.flags
 import dns.message
+import dns.opcode
+import dns.rrset
 import dns.name
 import dns.query
 import dns.rcode
@@ -446,3 +449,119 @@ def test_knot_secondary_follows_outpost_by_notify_and_ixfr(outpost_factory, peer
     text = srv.stderr_text()
     assert "dns notify 127.0.0.1:%d example.test. serial 2: acknowledged" % knot_port in text
     assert "IXFR from serial 1 to 2" in text, srv.stderr_tail()
+
+
+# ---- NOTIFY to a scripted secondary, and transfers side by side -------------------------
+
+def test_notify_is_retried_until_answered_and_signed(outpost_factory):
+    ring = dns.tsigkeyring.from_text({KEY_NAME: KEY_SECRET})
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sec:
+        sec.bind(("127.0.0.1", 0))
+        sec.settimeout(10)
+        port = sec.getsockname()[1]
+        srv = make_server(outpost_factory, extra_conf={
+            ("zone example.test", "notify"): "127.0.0.1:%d key %s" % (port, KEY_NAME)})
+        # At start: NOTIFY, AA, question "example.test IN SOA", the SOA as a hint, signed.
+        wire, addr = sec.recvfrom(4096)
+        t0 = time.monotonic()
+        q = dns.message.from_wire(wire, keyring=ring)
+        assert q.opcode() == dns.opcode.NOTIFY and q.flags & dns.flags.AA
+        assert q.question[0].name.to_text() == "example.test."
+        assert q.question[0].rdtype == dns.rdatatype.SOA
+        assert q.answer[0].rdtype == dns.rdatatype.SOA and q.answer[0][0].serial == 1
+        assert q.had_tsig
+        # No answer: it comes again after about a second, with the same ID.
+        wire2, addr2 = sec.recvfrom(4096)
+        assert 0.7 < time.monotonic() - t0 < 3
+        q2 = dns.message.from_wire(wire2, keyring=ring)
+        assert q2.id == q.id
+        # An unsigned answer to a signed NOTIFY counts for nothing ...
+        bad = dns.message.Message(id=q2.id)
+        bad.flags = dns.flags.QR | dns.flags.AA
+        bad.set_opcode(dns.opcode.NOTIFY)
+        bad.question = list(q2.question)
+        sec.sendto(bad.to_wire(), addr2)
+        assert wait_for(lambda: "without a valid signature; ignored" in srv.stderr_text()), \
+            srv.stderr_tail()
+        # ... a signed one ends it.
+        wire3, addr3 = sec.recvfrom(4096)
+        q3 = dns.message.from_wire(wire3, keyring=ring)
+        sec.sendto(dns.message.make_response(q3).to_wire(), addr3)
+        assert wait_for(lambda: "dns notify 127.0.0.1:%d example.test. serial 1: acknowledged"
+                        % port in srv.stderr_text()), srv.stderr_tail()
+        # A reload with a new serial: a new NOTIFY with serial 2.
+        reload_to(srv, changed_text(2), 2)
+        q4 = dns.message.from_wire(sec.recvfrom(4096)[0], keyring=ring)
+        assert q4.answer[0][0].serial == 2
+
+
+def read_framed(s, n=None):
+    head = b""
+    while len(head) < 2:
+        chunk = s.recv(2 - len(head))
+        if not chunk:
+            return None
+        head += chunk
+    length = int.from_bytes(head, "big")
+    body = b""
+    while len(body) < length:
+        chunk = s.recv(length - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return body
+
+
+def test_transfers_side_by_side_with_a_slow_reader(outpost_factory):
+    big = "".join('big%05d IN TXT "%s"\n' % (i, "y" * 250) for i in range(4000))
+    srv = make_server(outpost_factory, text=zone_text(1, big))
+    q = dns.message.make_query("example.test", "AXFR")
+    wire = q.to_wire()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as slow:
+        # A small receive window (set before connecting), so the server's
+        # output backs up while this client does not read.
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+        slow.settimeout(20)
+        slow.connect(("127.0.0.1", srv.dns_port))
+        slow.sendall(len(wire).to_bytes(2, "big") + wire)
+        first = dns.message.from_wire(read_framed(slow))     # then stop reading
+        assert first.answer[0].rdtype == dns.rdatatype.SOA
+        # Meanwhile: two complete transfers and ordinary queries.
+        for _ in range(2):
+            z = axfr_zone(srv)
+            assert len(list(z.iterate_rdatas())) == 307 + 4000
+        assert soa_serial(srv) == 1
+        # The slow one resumes and gets the rest, SOA last.
+        count, last = len(first.answer), None
+        for _ in range(10000):
+            body = read_framed(slow)
+            assert body is not None, "connection closed in the middle"
+            m = dns.message.from_wire(body)
+            assert not m.question
+            count += sum(len(rrset) for rrset in m.answer)
+            last = m.answer[-1]
+            if last.rdtype == dns.rdatatype.SOA:
+                break
+        assert last.rdtype == dns.rdatatype.SOA and count == 307 + 4000 + 1
+
+
+def test_a_transfer_longer_than_the_idle_timeout_goes_on_while_read(outpost_factory):
+    big = "".join('big%05d IN TXT "%s"\n' % (i, "z" * 250) for i in range(4000))
+    srv = make_server(outpost_factory, text=zone_text(1, big),
+                      extra_conf={("dns", "tcp_idle_timeout"): "1s"})
+    wire = dns.message.make_query("example.test", "AXFR").to_wire()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", srv.dns_port))
+        s.sendall(len(wire).to_bytes(2, "big") + wire)
+        t0, soas, messages = time.monotonic(), 0, 0
+        while soas < 2 and messages < 1000:
+            body = read_framed(s)
+            assert body is not None, "closed after %.1f s:\n%s" % (time.monotonic() - t0,
+                                                                     srv.stderr_tail())
+            m = dns.message.from_wire(body)
+            messages += 1
+            soas += sum(rrset.rdtype == dns.rdatatype.SOA for rrset in m.answer)
+            time.sleep(0.04)            # a slow reader: the transfer takes a few seconds
+        assert soas == 2 and time.monotonic() - t0 > 1.5

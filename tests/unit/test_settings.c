@@ -1,11 +1,10 @@
 /* The real configuration schema: its defaults, the file written from it,
  * and docs/CONFIG.md documenting every key. */
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "base/fsutil.h"
 #include "cli/settings.h"
-#include <sys/stat.h>
-
 #include "test.h"
 
 TEST(settings_defaults_are_the_embedded_default)
