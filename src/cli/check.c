@@ -2,6 +2,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
@@ -23,12 +24,17 @@ int cli_check_zones(const struct settings *s)
         fprintf(stderr, "outpost: out of memory\n");
         return 1;
     }
+    size_t n = 0;
     for (size_t i = 0; i < s->zones.n; i++) {
         const struct settings_zone *z = settings_zone_at(s, i);
-        src[i] = (struct dns_zone_source){.name = z->name, .path = z->file_path};
+        /* A secondary zone's file is fetched: checked only once it exists. */
+        if (z->role == ZONE_SECONDARY && access(z->file_path, F_OK) != 0)
+            continue;
+        src[n++] = (struct dns_zone_source){
+            .name = z->name, .path = z->file_path, .secondary = z->role == ZONE_SECONDARY};
     }
     struct buf errors = BUF_INIT;
-    int failed = dns_catalog_check(src, s->zones.n, &errors);
+    int failed = dns_catalog_check(src, n, &errors);
     if (buf_len(&errors))
         fputs(buf_cstr(&errors), stderr);
     buf_free(&errors);

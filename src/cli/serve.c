@@ -18,6 +18,7 @@
 #include "base/util.h"
 #include "cli/cli.h"
 #include "dns/catalog.h"
+#include "dns/secondary.h"
 #include "dns/notify.h"
 #include "dns/server.h"
 #include "dns/tsig.h"
@@ -217,58 +218,72 @@ static void configure_services(const struct settings *s)
     dns_server_configure(&dc);
 }
 
-/* The [key NAME] sections as TSIG keys for transfers and NOTIFY. A key
- * that does not decode is logged by name (never with its secret) and left
- * out. */
-static void load_keys(const struct settings *s)
+/* The [key NAME] sections as TSIG keys for transfers, NOTIFY and the
+ * primaries of secondary zones. A key that does not decode is logged by
+ * name (never with its secret) and left out. Returns the keys (the caller
+ * wipes and frees them; NULL on -ENOMEM) and their number in *n. */
+static struct dns_tsig_key *load_keys(const struct settings *s, size_t *n)
 {
+    *n = 0;
     struct dns_tsig_key *keys = calloc(s->keys.n ? s->keys.n : 1, sizeof *keys);
     if (!keys) {
         log_err("dns: out of memory loading TSIG keys");
-        return;
+        return NULL;
     }
-    size_t n = 0;
     for (size_t i = 0; i < s->keys.n; i++) {
         const struct settings_key *k = settings_key_at(s, i);
         char err[256];
-        if (dns_tsig_key_init(&keys[n], k->name, settings_key_algorithms[k->algorithm],
+        if (dns_tsig_key_init(&keys[*n], k->name, settings_key_algorithms[k->algorithm],
                               k->secret, err, sizeof err) < 0)
             log_err("dns: [key %s]: %s; not used", k->name, err);
         else
-            n++;
+            (*n)++;
     }
-    if (dns_catalog_set_keys(keys, n) < 0)
+    if (dns_catalog_set_keys(keys, *n) < 0)
         log_err("dns: out of memory loading TSIG keys");
-    explicit_bzero(keys, (s->keys.n ? s->keys.n : 1) * sizeof *keys);
-    free(keys);
+    return keys;
 }
 
-/* (Re)load the configured zones: only those whose files changed are read. */
+/* (Re)load the configured zones: only those whose files changed are read;
+ * then hand the secondary zones to their refresh thread. */
 static void load_zones(const struct settings *s)
 {
-    load_keys(s);
-    struct dns_zone_source *src = calloc(s->zones.n ? s->zones.n : 1, sizeof *src);
-    if (!src) {
-        log_err("dns: out of memory loading zones");
-        return;
-    }
+    size_t nkeys;
+    struct dns_tsig_key *keys = load_keys(s, &nkeys);
+    size_t n = s->zones.n;
+    struct dns_zone_source *src = calloc(n ? n : 1, sizeof *src);
+    struct dns_secondary_zone *sec = calloc(n ? n : 1, sizeof *sec);
     /* Journals live beside the zones: DATA/zones/NAME.journal (journal.h). */
-    char (*jpath)[PATH_MAX] = calloc(s->zones.n ? s->zones.n : 1, sizeof *jpath);
+    char (*jpath)[PATH_MAX] = calloc(n ? n : 1, sizeof *jpath);
+    if (!src || !sec) {
+        log_err("dns: out of memory loading zones");
+        goto out;
+    }
     char zdir[PATH_MAX];
     bool have_dir = path_join(zdir, sizeof zdir, s->data_dir, "zones") == 0 &&
                     mkdir_p(zdir, 0750) == 0;
-    for (size_t i = 0; i < s->zones.n; i++) {
+    size_t nsec = 0;
+    for (size_t i = 0; i < n; i++) {
         const struct settings_zone *z = settings_zone_at(s, i);
+        bool secondary = z->role == ZONE_SECONDARY;
         src[i] = (struct dns_zone_source){
             .name = z->name, .path = z->file_path, .allow_transfer = z->allow_transfer,
-            .notify = z->notify, .journal = NULL};
+            .notify = z->notify, .journal = NULL, .secondary = secondary};
         if (jpath && have_dir &&
             snprintf(jpath[i], PATH_MAX, "%s/%s.journal", zdir, z->name) < PATH_MAX)
             src[i].journal = jpath[i];
+        if (secondary)
+            sec[nsec++] = (struct dns_secondary_zone){z->name, z->file_path, z->primaries};
     }
-    dns_catalog_load(src, s->zones.n);
+    dns_catalog_load(src, n);
+    dns_secondary_configure(sec, nsec, keys, keys ? nkeys : 0);
+out:
+    if (keys)
+        explicit_bzero(keys, (s->keys.n ? s->keys.n : 1) * sizeof *keys);
+    free(keys);
     free(jpath);
     free(src);
+    free(sec);
 }
 
 /* The pid file lets 'outpost dns reload' find the server. */
@@ -469,6 +484,7 @@ int cmd_serve(int argc, char **argv)
 
     server_run(on_reload, &rt);
 
+    dns_secondary_stop();
     pool_stop();
     server_cleanup();
     dns_server_cleanup();

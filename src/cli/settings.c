@@ -118,10 +118,17 @@ static const char *const zone_roles[] = {"primary", "secondary", NULL};
 static const struct cfg_key zone_keys[] = {
     {"zone", "file", CFG_STR, ZOFF(file), "", 0, 0, NULL,
      "The zone's master file (RFC 1035 section 5), relative to the data "
-     "directory. Required."},
+     "directory. Required. For a secondary, where the transferred zone is "
+     "written (it need not exist at start)."},
     {"zone", "role", CFG_ENUM, ZOFF(role), "primary", 0, 0, zone_roles,
-     "primary: the file is the zone's source. (secondary, fetching the zone "
-     "from a primary by zone transfer, is not implemented yet.)"},
+     "primary: the file is the zone's source. secondary: the zone is fetched "
+     "from its primaries by zone transfer (IXFR, else AXFR) and kept up to "
+     "date by the SOA refresh, retry and expire timers and by NOTIFY."},
+    {"zone", "primaries", CFG_STR, ZOFF(primaries), "", 0, 0, NULL,
+     "For role = secondary (required there): where to fetch the zone from and "
+     "whose NOTIFY to accept, as ADDR[:PORT] [key NAME], several separated by "
+     "commas and tried in order; the port defaults to 53. A key names a [key "
+     "NAME] section."},
     {"zone", "allow_transfer", CFG_STR, ZOFF(allow_transfer), "", 0, 0, NULL,
      "Who may transfer the zone (AXFR, IXFR): a comma-separated list of "
      "'PREFIX [key NAME]' entries, e.g. '127.0.0.1/32 key xfr-key, ::1'. An "
@@ -174,9 +181,20 @@ static int zone_finish(void *item, char *err, size_t errlen)
         return OP_E_SYNTAX;
     }
     dns_remotes_free(&rem);
+    bool has_primaries = z->primaries && z->primaries[0];
     if (z->role == ZONE_SECONDARY) {
-        snprintf(err, errlen, "role = secondary is not implemented yet (zone transfers from a "
-                              "primary come later); use role = primary with a zone file");
+        if (!has_primaries) {
+            snprintf(err, errlen, "primaries is required for role = secondary "
+                                  "(e.g. primaries = 192.0.2.1:53)");
+            return OP_E_SYNTAX;
+        }
+        if (dns_remotes_parse(z->primaries, 53, &rem, msg, sizeof msg) < 0) {
+            snprintf(err, errlen, "primaries: %s", msg);
+            return OP_E_SYNTAX;
+        }
+        dns_remotes_free(&rem);
+    } else if (has_primaries) {
+        snprintf(err, errlen, "primaries is only for role = secondary");
         return OP_E_SYNTAX;
     }
     return 0;
@@ -222,8 +240,8 @@ const struct cfg_group settings_groups[] = {
     {"key", key_keys, ARRAY_LEN(key_keys), OFF(keys), sizeof(struct settings_key),
      KOFF(name), zone_check_name, key_finish,
      "One section per TSIG key (RFC 8945), named by the key's name as both ends "
-     "know it: [key xfr-key]. Zones refer to keys by name in allow_transfer and "
-     "notify."},
+     "know it: [key xfr-key]. Zones refer to keys by name in allow_transfer, "
+     "notify and primaries."},
     {"zone", zone_keys, ARRAY_LEN(zone_keys), OFF(zones), sizeof(struct settings_zone),
      ZOFF(name), zone_check_name, zone_finish,
      "One section per zone the DNS service answers for with authority, named by "
@@ -317,6 +335,17 @@ static int check_key_refs(const struct settings *s, const char *fname, struct bu
             for (size_t j = 0; j < rem.n; j++) {
                 if (rem.v[j].key[0] && !key_known(s, rem.v[j].key)) {
                     buf_printf(errors, "%s: [zone %s] notify: no [key %s] section\n", fname,
+                               z->name, rem.v[j].key);
+                    nerr++;
+                }
+            }
+            dns_remotes_free(&rem);
+        }
+        if (z->role == ZONE_SECONDARY &&
+            dns_remotes_parse(z->primaries, 53, &rem, msg, sizeof msg) == 0) {
+            for (size_t j = 0; j < rem.n; j++) {
+                if (rem.v[j].key[0] && !key_known(s, rem.v[j].key)) {
+                    buf_printf(errors, "%s: [zone %s] primaries: no [key %s] section\n", fname,
                                z->name, rem.v[j].key);
                     nerr++;
                 }

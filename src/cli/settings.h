@@ -76,6 +76,7 @@ struct settings_zone {
     char *name;                 /* canonical: lower case, no final dot ("." for the root) */
     char *file;                 /* as written */
     int role;                   /* enum zone_role */
+    char *primaries;            /* secondary: "ADDR[:PORT] [key NAME], ..." (dns/secondary.h) */
     char *allow_transfer;       /* dns/acl.h access list; "" = nobody */
     char *notify;               /* dns/acl.h address list; "" = none */
     char *file_path;            /* derived: absolute (relative to the data directory) */

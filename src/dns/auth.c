@@ -525,7 +525,7 @@ size_t dns_auth_respond(const struct dns_zoneset *zs, const uint8_t *q, size_t q
     uint16_t rcode = DNS_RCODE_NOERROR;
     bool echo = have_q, with_opt = edns_ok;
     if (qh.opcode != DNS_OPCODE_QUERY) {
-        rcode = DNS_RCODE_NOTIMP;            /* NOTIFY too, until the transport takes it */
+        rcode = DNS_RCODE_NOTIMP;            /* NOTIFY is the transport's (server.c) */
     } else if (qh.count[DNS_SECTION_QUESTION] != 1 || pr < 0) {
         rcode = DNS_RCODE_FORMERR;           /* RFC 1035 section 4.1.2; unreadable */
         echo = false;
@@ -554,6 +554,8 @@ size_t dns_auth_respond(const struct dns_zoneset *zs, const uint8_t *q, size_t q
         res->zone = z;
         if (!z)
             rcode = DNS_RCODE_REFUSED;       /* not ours; RA stays clear */
+        else if (!dns_zone_available(z))
+            rcode = DNS_RCODE_SERVFAIL;      /* ours, but no data: not yet transferred or expired */
         else if (qtype == DNS_TYPE_AXFR || qtype == DNS_TYPE_IXFR) {
             if (o->tcp) {
                 res->kind = DNS_AUTH_XFR;

@@ -7,8 +7,8 @@
  *
  * The order of the checks follows the rule "drop what cannot be answered,
  * answer the rest": a message shorter than a header, or with QR set, is
- * dropped; then opcode (NOTIMP for anything but QUERY; NOTIFY too, until
- * the transport takes it over), question count (FORMERR unless exactly
+ * dropped; then opcode (NOTIMP for anything but QUERY; the transport takes
+ * NOTIFY before calling here), question count (FORMERR unless exactly
  * one, without a question in the reply), parse (FORMERR, header only),
  * EDNS (FORMERR for more than one OPT RR, one not at the root or not in
  * the additional section, or with malformed options: no OPT in the reply),
@@ -16,7 +16,9 @@
  * may carry its SOA in the authority section), EDNS version (BADVERS for
  * versions over 0), class (IN only: REFUSED for CH, HS, ANY...), query type
  * (AXFR over UDP and the other meta types: NOTIMP), then the lookup:
- * REFUSED outside every zone (RD copied, RA clear), an exact match (AA),
+ * REFUSED outside every zone (RD copied, RA clear), SERVFAIL for a
+ * zone without data (dns_zone_available: a secondary not yet transferred
+ * or expired), an exact match (AA),
  * CNAME chains inside the server's zones (RCODE of the last name, RFC
  * 6604; at most 12 steps, a repeated name ends the chain), DNAME (RFC
  * 6672, with the synthesized CNAME; YXDOMAIN when the result is too long),

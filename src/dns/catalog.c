@@ -1,14 +1,17 @@
 /*
  * catalog.c - the configured zones, reloaded when their files change (see
- * catalog.h). Main thread only.
+ * catalog.h). The main thread loads; the secondary module updates; one
+ * mutex keeps them apart.
  */
 #include "dns/catalog.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "base/err.h"
 #include "base/log.h"
@@ -17,6 +20,7 @@
 #include "dns/name.h"
 #include "dns/notify.h"
 #include "dns/server.h"
+#include "dns/xfrin.h"
 #include "dns/tsig.h"
 #include "dns/xfrout.h"
 #include "dns/zone.h"
@@ -33,6 +37,10 @@ struct loaded {
 
 static struct loaded *g_loaded;
 static size_t g_nloaded;
+/* The notify list of g_loaded[i], kept for zones a secondary transfer
+ * updates between loads (dns_catalog_update). */
+static char **g_notify;
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct dns_tsig_key *g_keys;
 static size_t g_nkeys;
 
@@ -98,8 +106,8 @@ static void announce(const struct dns_zone_source *src, size_t n, const struct l
                      size_t nnext)
 {
     for (size_t i = 0; i < nnext; i++) {
-        if (!next[i].announce)
-            continue;
+        if (!next[i].announce || !dns_zone_available(next[i].zone))
+            continue;                    /* nothing new, or no data (secondary.h) */
         for (size_t k = 0; k < n; k++) {
             if (strcmp(src[k].name, next[i].name) != 0 || !src[k].notify || !src[k].notify[0])
                 continue;
@@ -155,7 +163,52 @@ static int load_one(const struct dns_zone_source *src, struct dns_zone **out, st
     return dns_zone_load(src->path, &apex, out, errors);
 }
 
+/* A secondary zone at start: its file if present and not expired, else a
+ * placeholder answered SERVFAIL until a transfer succeeds. */
+static int load_secondary(const struct dns_zone_source *src, struct dns_zone **out,
+                          struct buf *errors)
+{
+    struct dns_name apex;
+    if (dns_name_from_text(&apex, src->name, strlen(src->name), NULL) < 0)
+        return load_one(src, out, errors);          /* reports the name */
+    struct stat st;
+    struct dns_soa_timers t;
+    if (stat(src->path, &st) == 0) {
+        if (load_one(src, out, errors) == 0) {
+            /* RFC 1035 section 3.3.13: no refresh for EXPIRE seconds and
+             * the zone is no longer authoritative. */
+            if (dns_zone_soa(*out, &t) == 0 && st.st_mtime + (time_t)t.expire > time(NULL)) {
+                log_info("dns: zone %s loaded from %s: serial %u, %zu records (secondary)",
+                         src->name, src->path, dns_zone_serial(*out), dns_zone_records(*out));
+                return 0;
+            }
+            log_warn("dns: zone %s: %s was last refreshed more than its SOA expire (%us) ago; "
+                     "not served until a transfer succeeds", src->name, src->path, t.expire);
+            dns_zone_unref(*out);
+        } else {
+            log_lines(LOG_LVL_WARN, "dns: ", errors);
+            log_warn("dns: zone %s: %s does not load; fetching it from the primaries",
+                     src->name, src->path);
+            buf_clear(errors);
+        }
+    } else {
+        log_info("dns: zone %s: no %s yet; fetching it from the primaries", src->name, src->path);
+    }
+    *out = dns_zone_new_unavailable(&apex);
+    return *out ? 0 : -ENOMEM;
+}
+
+static int catalog_load(const struct dns_zone_source *src, size_t n);
+
 int dns_catalog_load(const struct dns_zone_source *src, size_t n)
+{
+    pthread_mutex_lock(&g_mu);
+    int r = catalog_load(src, n);
+    pthread_mutex_unlock(&g_mu);
+    return r;
+}
+
+static int catalog_load(const struct dns_zone_source *src, size_t n)
 {
     struct loaded *next = calloc(n ? n : 1, sizeof *next);
     if (!next) {
@@ -168,7 +221,10 @@ int dns_catalog_load(const struct dns_zone_source *src, size_t n)
         struct loaded *old = find_loaded(src[i].name);
         struct stat st;
         bool have_st = stat(src[i].path, &st) == 0;
-        if (old && have_st && strcmp(old->path, src[i].path) == 0 && same_file(&old->st, &st)) {
+        if ((old && have_st && strcmp(old->path, src[i].path) == 0 && same_file(&old->st, &st)) ||
+            (old && src[i].secondary)) {
+            /* Unchanged; or a secondary zone, whose data the secondary
+             * module keeps up to date. */
             dns_zone_ref(old->zone);         /* unchanged: keep it */
             if (old->journal)
                 dns_journal_ref(old->journal);
@@ -178,7 +234,8 @@ int dns_catalog_load(const struct dns_zone_source *src, size_t n)
         }
         struct buf errors = BUF_INIT;
         struct dns_zone *z = NULL;
-        int r = load_one(&src[i], &z, &errors);
+        int r = src[i].secondary ? load_secondary(&src[i], &z, &errors)
+                                 : load_one(&src[i], &z, &errors);
         if (r < 0) {
             failed++;
             if (buf_len(&errors) == 0)
@@ -202,7 +259,8 @@ int dns_catalog_load(const struct dns_zone_source *src, size_t n)
         buf_free(&errors);
         if (!have_st)
             memset(&st, 0, sizeof st);
-        log_info("dns: zone %s %s from %s: serial %u, %zu records", src[i].name,
+        if (!src[i].secondary)
+            log_info("dns: zone %s %s from %s: serial %u, %zu records", src[i].name,
                  old ? "reloaded" : "loaded", src[i].path, dns_zone_serial(z), dns_zone_records(z));
         /* The IXFR history: the step from the version served so far to this
          * one, written down before this one is served (journal.h). */
@@ -250,10 +308,85 @@ int dns_catalog_load(const struct dns_zone_source *src, size_t n)
     free_loaded();
     g_loaded = next;
     g_nloaded = nnext;
+    g_notify = calloc(nnext ? nnext : 1, sizeof *g_notify);
+    for (size_t i = 0; g_notify && i < nnext; i++)
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(src[k].name, next[i].name) == 0 && src[k].notify && src[k].notify[0])
+                g_notify[i] = strdup(src[k].notify);
     publish_policy(src, n, next, nnext);
     dns_server_set_zones(zs);
     announce(src, n, next, nnext);
     return failed;
+}
+
+/* A new set from the loaded zones, published. */
+static int publish(void)
+{
+    struct dns_zoneset *zs = dns_zoneset_new();
+    if (!zs)
+        return -ENOMEM;
+    for (size_t i = 0; i < g_nloaded; i++) {
+        int r = dns_zoneset_add(zs, g_loaded[i].zone);
+        if (r < 0) {
+            dns_zoneset_unref(zs);
+            return r;
+        }
+    }
+    dns_server_set_zones(zs);
+    return 0;
+}
+
+int dns_catalog_update(const char *name, struct dns_zone *z)
+{
+    pthread_mutex_lock(&g_mu);
+    struct loaded *l = find_loaded(name);
+    int r = OP_E_NOTFOUND;
+    if (l) {
+        struct dns_zone *nz = z;
+        if (nz)
+            dns_zone_ref(nz);
+        else
+            nz = dns_zone_new_unavailable(dns_zone_apex(l->zone));
+        r = -ENOMEM;
+        if (nz) {
+            struct dns_zone *old = l->zone;
+            /* The IXFR history for our own secondaries: the step from the
+             * version served to the transferred one (journal.h). */
+            if (l->journal && z && dns_zone_available(old))
+                dns_journal_update(l->journal, old, nz);
+            l->zone = nz;
+            if (stat(l->path, &l->st) < 0)
+                memset(&l->st, 0, sizeof l->st);
+            r = publish();
+            if (r < 0) {
+                l->zone = old;           /* keep serving what is published */
+                dns_zone_unref(nz);
+            } else {
+                dns_zone_unref(old);
+                /* Our own secondaries hear of the new serial (notify.h). */
+                const char *list = g_notify ? g_notify[l - g_loaded] : NULL;
+                struct dns_remotes to;
+                char err[256];
+                if (z && list && dns_remotes_parse(list, 53, &to, err, sizeof err) == 0) {
+                    dns_notify_zone(nz, &to, key_named, NULL);
+                    dns_remotes_free(&to);
+                }
+            }
+        }
+    }
+    pthread_mutex_unlock(&g_mu);
+    return r;
+}
+
+struct dns_zone *dns_catalog_get(const char *name)
+{
+    pthread_mutex_lock(&g_mu);
+    struct loaded *l = find_loaded(name);
+    struct dns_zone *z = l ? l->zone : NULL;
+    if (z)
+        dns_zone_ref(z);
+    pthread_mutex_unlock(&g_mu);
+    return z;
 }
 
 static void free_loaded(void)
@@ -263,7 +396,11 @@ static void free_loaded(void)
         free(g_loaded[i].path);
         dns_zone_unref(g_loaded[i].zone);
         dns_journal_unref(g_loaded[i].journal);
+        if (g_notify)
+            free(g_notify[i]);
     }
+    free(g_notify);
+    g_notify = NULL;
     free(g_loaded);
     g_loaded = NULL;
     g_nloaded = 0;
@@ -271,8 +408,10 @@ static void free_loaded(void)
 
 void dns_catalog_cleanup(void)
 {
+    pthread_mutex_lock(&g_mu);
     free_loaded();
     dns_catalog_set_keys(NULL, 0);
+    pthread_mutex_unlock(&g_mu);
 }
 
 int dns_catalog_check(const struct dns_zone_source *src, size_t n, struct buf *errors)

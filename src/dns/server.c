@@ -16,6 +16,7 @@
 #include "dns/auth.h"
 #include "dns/consts.h"
 #include "dns/rrl.h"
+#include "dns/secondary.h"
 #include "dns/wire.h"
 #include "dns/xfrout.h"
 #include "net/conn.h"
@@ -122,9 +123,17 @@ static void log_query(const char *proto, const struct sockaddr_storage *peer,
 
 /* ---- UDP ----------------------------------------------------------------------- */
 
+/* A NOTIFY (RFC 1996) is for the secondary module, not for auth. */
+static bool is_notify(const uint8_t *q, size_t qlen)
+{
+    return qlen >= DNS_HEADER_SIZE && ((q[2] >> 3) & 0xF) == DNS_OPCODE_NOTIFY;
+}
+
 static size_t on_datagram(const uint8_t *q, size_t qlen, const struct sockaddr_storage *peer,
                           uint8_t *out, size_t cap)
 {
+    if (is_notify(q, qlen))
+        return dns_secondary_notify(q, qlen, peer, out, cap);
     struct dns_auth_result res;
     memset(&res, 0, sizeof res);
     const struct dns_zoneset *zs = current_zones();
@@ -248,12 +257,18 @@ static void on_message(struct conn *c, const uint8_t *q, size_t qlen)
     struct dns_auth_result res;
     memset(&res, 0, sizeof res);
     struct dns_auth_opts o = {.tcp = true, .udp_max = (uint16_t)atomic_load(&g_udp_payload)};
-    size_t n = dns_auth_respond(zs, q, qlen, &o, w + 2, DNS_MSG_MAX, &res);
-    if (atomic_load_explicit(&g_log_queries, memory_order_relaxed))
-        log_query("tcp", conn_peer_addr(c), &res, n, res.kind == DNS_AUTH_XFR ? " transfer" : "");
-    if (res.kind == DNS_AUTH_XFR) {
-        xfr_begin(c, zs, q, qlen, w);
-        return;
+    size_t n;
+    if (is_notify(q, qlen)) {
+        n = dns_secondary_notify(q, qlen, conn_peer_addr(c), w + 2, DNS_MSG_MAX);
+    } else {
+        n = dns_auth_respond(zs, q, qlen, &o, w + 2, DNS_MSG_MAX, &res);
+        if (atomic_load_explicit(&g_log_queries, memory_order_relaxed))
+            log_query("tcp", conn_peer_addr(c), &res, n,
+                      res.kind == DNS_AUTH_XFR ? " transfer" : "");
+        if (res.kind == DNS_AUTH_XFR) {
+            xfr_begin(c, zs, q, qlen, w);
+            return;
+        }
     }
     if (n == 0)
         return;                          /* dropped: the next query goes on */

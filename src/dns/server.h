@@ -12,7 +12,10 @@
  * connection, or a query begun and not completed, is closed after
  * tcp_idle_ms; a length of 0 or over DNS_TCP_MAX_QUERY closes it at once.
  * A zone transfer request (AXFR, IXFR) is answered by xfrout.h, one message
- * at a time as the connection's output drains.
+ * at a time as the connection's output drains. A NOTIFY
+ * (opcode 4, RFC 1996), over UDP or TCP, goes to the secondary module
+ * (secondary.h dns_secondary_notify) instead of auth, and is not rate
+ * limited: it comes only from configured primaries.
  *
  * The zone set is published with an atomic store; readers load it per
  * query and never keep it across events, so the old set is released after

@@ -322,6 +322,15 @@ struct dns_xfrout *dns_xfrout_begin(const struct dns_zoneset *zs, const uint8_t 
         return NULL;
     }
 
+    /* A secondary zone not yet transferred, or expired: no copy to give
+     * (RFC 1035 section 3.3.13; queries get SERVFAIL too, auth.h). */
+    if (!dns_zone_available(z)) {
+        log_info("dns xfr %s %s %s: SERVFAIL: the zone has no data (secondary not yet "
+                 "transferred, or expired)", peer_text, zone_text, tname);
+        *outlen = error_reply(&m, &qname, qtype, qclass, DNS_RCODE_SERVFAIL, &tsig, out, cap);
+        return NULL;
+    }
+
     struct dns_xfrout *x = calloc(1, sizeof *x);
     if (!x) {
         *outlen = error_reply(&m, &qname, qtype, qclass, DNS_RCODE_SERVFAIL, &tsig, out, cap);

@@ -253,6 +253,33 @@ struct dns_zone *dns_zone_new(const struct dns_name *apex, uint16_t rclass)
     return z;
 }
 
+struct dns_zone *dns_zone_new_unavailable(const struct dns_name *apex)
+{
+    /* SOA "invalid. invalid. 0 0 0 0 0" and NS "invalid." (RFC 6761
+     * section 6.4: a name that never resolves), so that the zone passes the
+     * checks of dns_zone_finish. */
+    static const uint8_t ns[] = {7, 'i', 'n', 'v', 'a', 'l', 'i', 'd', 0};
+    uint8_t soa[2 * sizeof ns + 20] = {0};
+    memcpy(soa, ns, sizeof ns);
+    memcpy(soa + sizeof ns, ns, sizeof ns);
+    struct dns_zone *z = dns_zone_new(apex, DNS_CLASS_IN);
+    if (!z)
+        return NULL;
+    if (dns_zone_add(z, NULL, apex, DNS_TYPE_SOA, DNS_CLASS_IN, 0, soa, sizeof soa, NULL) < 0 ||
+        dns_zone_add(z, NULL, apex, DNS_TYPE_NS, DNS_CLASS_IN, 0, ns, sizeof ns, NULL) < 0 ||
+        dns_zone_finish(z, NULL) < 0) {
+        dns_zone_unref(z);
+        return NULL;
+    }
+    z->unavailable = true;
+    return z;
+}
+
+bool dns_zone_available(const struct dns_zone *z)
+{
+    return !z->unavailable;
+}
+
 void dns_zone_ref(struct dns_zone *z)
 {
     atomic_fetch_add_explicit(&z->refs, 1, memory_order_relaxed);

@@ -66,6 +66,16 @@ int dns_zone_finish(struct dns_zone *z, struct buf *errors);
 int dns_zone_load(const char *path, const struct dns_name *apex, struct dns_zone **out,
                   struct buf *errors);
 
+/* A finished placeholder for a zone we are authoritative for but hold no
+ * usable data of: a secondary zone not yet transferred, or expired (RFC
+ * 1035 section 3.3.13). It sits in a zone set like any zone, so that
+ * queries for its names find it, and dns_zone_available() says it is to be
+ * answered with SERVFAIL. Its only records are a dummy SOA and NS, never
+ * served. NULL on -ENOMEM. */
+struct dns_zone *dns_zone_new_unavailable(const struct dns_name *apex);
+/* False for a placeholder made by dns_zone_new_unavailable. */
+bool dns_zone_available(const struct dns_zone *z);
+
 void dns_zone_ref(struct dns_zone *z);
 void dns_zone_unref(struct dns_zone *z);
 

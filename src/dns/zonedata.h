@@ -75,6 +75,7 @@ struct dns_zone {
     atomic_uint refs;
     uint16_t rclass;
     bool finished;
+    bool unavailable;        /* a placeholder: answered SERVFAIL (dns_zone_new_unavailable) */
     struct dns_name apex;    /* as given to dns_zone_new */
     size_t records;
     uint32_t serial;

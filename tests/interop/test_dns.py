@@ -543,8 +543,8 @@ def test_zone_config_errors(outpost_factory):
     r = srv.cli("check")
     assert r.returncode == 2
     err = r.stderr.decode()
-    assert re.search(r"outpost\.conf:\d+: \[zone example\.test\] role = secondary is not "
-                     r"implemented yet", err), err
+    assert re.search(r"outpost\.conf:\d+: \[zone example\.test\] primaries is required for "
+                     r"role = secondary", err), err
     assert re.search(r"outpost\.conf:\d+: \[zone bad\.\.name\] 'bad\.\.name' is not a valid "
                      r"domain name", err), err
     r = subprocess.run([OUTPOST_BIN, "serve", "-c", str(srv.conf)], stdout=subprocess.PIPE,

@@ -115,14 +115,18 @@ TEST(settings_zones_and_dns_keys)
     f = fopen(path, "w");
     REQUIRE(f);
     fputs("[zone example.test]\nfile = a\n[zone EXAMPLE.test.]\nfile = b\n"
-          "[zone bad..name]\nfile = c\n[zone sec.test]\nfile = d\nrole = secondary\n", f);
+          "[zone bad..name]\nfile = c\n[zone sec.test]\nfile = d\nrole = secondary\n"
+          "[zone p.test]\nfile = e\nprimaries = 192.0.2.1\n"
+          "[zone s2.test]\nfile = f\nrole = secondary\nprimaries = 192.0.2.1:53 key\n", f);
     fclose(f);
     buf_clear(&err);
-    CHECK_INT(settings_load(&s, path, NULL, &err), 3);
+    CHECK_INT(settings_load(&s, path, NULL, &err), 5);
     const char *e = buf_cstr(&err);
     CHECK(strstr(e, "zones.conf:3: [zone EXAMPLE.test.] appears twice") != NULL);
     CHECK(strstr(e, "zones.conf:5: [zone bad..name] 'bad..name' is not a valid domain name") != NULL);
-    CHECK(strstr(e, "zones.conf:7: [zone sec.test] role = secondary is not implemented yet") != NULL);
+    CHECK(strstr(e, "zones.conf:7: [zone sec.test] primaries is required for role = secondary") != NULL);
+    CHECK(strstr(e, "[zone p.test] primaries is only for role = secondary") != NULL);
+    CHECK(strstr(e, "[zone s2.test] primaries: '192.0.2.1:53': expected") != NULL);
     settings_free(&s);
     buf_free(&err);
 }
