@@ -534,6 +534,32 @@ static int on_section(void *arg, const char *section, int line, char *err, size_
 }
 
 /* A key inside a "[kind NAME]" section. */
+/* Set key k of target from value, once: a second setting, or a bad value,
+ * is an error reported at file:line (and loading goes on, so every error
+ * is reported); only running out of memory stops it. */
+static int apply_key(struct load_ctx *c, const struct cfg_key *k, unsigned char *seen,
+                     void *target, const char *section, const char *value, int line,
+                     char *err, size_t errlen)
+{
+    if (*seen) {
+        buf_printf(c->errors, "%s:%d: [%s] %s is set twice\n", c->fname, line, section, k->key);
+        c->nerr++;
+        return 0;
+    }
+    *seen = 1;
+    char msg[512];
+    int r = set_value(k, target, value, msg, sizeof msg);
+    if (r == -ENOMEM) {
+        snprintf(err, errlen, "out of memory");
+        return r;
+    }
+    if (r < 0) {
+        buf_printf(c->errors, "%s:%d: [%s] %s\n", c->fname, line, section, msg);
+        c->nerr++;
+    }
+    return 0;
+}
+
 static int on_group_entry(struct load_ctx *c, const char *section, const char *key,
                           const char *value, int line, char *err, size_t errlen)
 {
@@ -545,23 +571,7 @@ static int on_group_entry(struct load_ctx *c, const char *section, const char *k
         const struct cfg_key *k = &g->keys[i];
         if (strcmp(k->key, key) != 0)
             continue;
-        if (c->cur_seen[i]) {
-            buf_printf(c->errors, "%s:%d: [%s] %s is set twice\n", c->fname, line, section, key);
-            c->nerr++;
-            return 0;
-        }
-        c->cur_seen[i] = 1;
-        char msg[512];
-        int r = set_value(k, c->cur_item, value, msg, sizeof msg);
-        if (r == -ENOMEM) {
-            snprintf(err, errlen, "out of memory");
-            return r;
-        }
-        if (r < 0) {
-            buf_printf(c->errors, "%s:%d: [%s] %s\n", c->fname, line, section, msg);
-            c->nerr++;
-        }
-        return 0;
+        return apply_key(c, k, &c->cur_seen[i], c->cur_item, section, value, line, err, errlen);
     }
     buf_printf(c->errors, "%s:%d: unknown key '%s' in [%s]\n", c->fname, line, key, section);
     c->nerr++;
@@ -578,23 +588,7 @@ static int on_entry(void *arg, const char *section, const char *key, const char 
         const struct cfg_key *k = &c->schema[i];
         if (strcmp(k->section, section) != 0 || strcmp(k->key, key) != 0)
             continue;
-        if (c->seen[i]) {
-            buf_printf(c->errors, "%s:%d: [%s] %s is set twice\n", c->fname, line, section, key);
-            c->nerr++;
-            return 0;
-        }
-        c->seen[i] = 1;
-        char msg[512];
-        int r = set_value(k, c->target, value, msg, sizeof msg);
-        if (r == -ENOMEM) {
-            snprintf(err, errlen, "out of memory");
-            return r;
-        }
-        if (r < 0) {
-            buf_printf(c->errors, "%s:%d: [%s] %s\n", c->fname, line, section, msg);
-            c->nerr++;
-        }
-        return 0;
+        return apply_key(c, k, &c->seen[i], c->target, section, value, line, err, errlen);
     }
     bool known_section = false;
     for (size_t i = 0; i < c->nkeys; i++)

@@ -76,6 +76,20 @@ static bool parse_ip(const char *s, int *family, uint8_t addr[16])
     return false;
 }
 
+/* Make room in *v (holding n elements of size, *cap allocated) for one more. */
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t ncap = *cap ? 2 * *cap : 4;
+    void *nv = realloc(*v, ncap * size);
+    if (!nv)
+        return -ENOMEM;
+    *v = nv;
+    *cap = ncap;
+    return 0;
+}
+
 int dns_acl_parse(const char *text, struct dns_acl *out, char *err, size_t errlen)
 {
     out->n = 0;
@@ -123,14 +137,9 @@ int dns_acl_parse(const char *text, struct dns_acl *out, char *err, size_t errle
             }
         }
         memcpy(e.key, key, strlen(key) + 1);
-        if (out->n == cap) {
-            cap = cap ? 2 * cap : 4;
-            struct dns_acl_entry *nv = realloc(out->v, cap * sizeof *nv);
-            if (!nv) {
-                dns_acl_free(out);
-                return -ENOMEM;
-            }
-            out->v = nv;
+        if (grow((void **)&out->v, &cap, out->n, sizeof *out->v) < 0) {
+            dns_acl_free(out);
+            return -ENOMEM;
         }
         out->v[out->n++] = e;
     }
@@ -296,14 +305,9 @@ int dns_remotes_parse(const char *text, uint16_t port, struct dns_remotes *out, 
             parse_remote(where, port, &r, err, errlen) < 0)
             goto fail;
         memcpy(r.key, key, strlen(key) + 1);
-        if (out->n == cap) {
-            cap = cap ? 2 * cap : 4;
-            struct dns_remote *nv = realloc(out->v, cap * sizeof *nv);
-            if (!nv) {
-                dns_remotes_free(out);
-                return -ENOMEM;
-            }
-            out->v = nv;
+        if (grow((void **)&out->v, &cap, out->n, sizeof *out->v) < 0) {
+            dns_remotes_free(out);
+            return -ENOMEM;
         }
         out->v[out->n++] = r;
     }
