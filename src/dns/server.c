@@ -229,7 +229,10 @@ static void xfr_begin(struct conn *c, const struct dns_zoneset *zs, const uint8_
         if (n) {
             w[0] = (uint8_t)(n >> 8);
             w[1] = (uint8_t)n;
-            buf_commit(conn_out(c), 2 + n);
+            if (buf_append(conn_out(c), w, 2 + n) < 0) {
+                conn_close(c);
+                return;
+            }
             conn_flush_later(c);
         }
         return;
@@ -241,19 +244,19 @@ static void xfr_begin(struct conn *c, const struct dns_zoneset *zs, const uint8_
     xfr_pump(c);
 }
 
+/* Room for one TCP answer and its length prefix, per loop thread. A TCP
+ * answer may take up to 65535 octets, but most take a few hundred:
+ * reserving the maximum in the connection's output made every answer grow
+ * (and, once drained, free) a 64-128 KiB buffer, which cost more than
+ * answering; the answer is built here and only its length is copied. */
+static _Thread_local uint8_t g_tcp_answer[2 + DNS_MSG_MAX];
+
 static void on_message(struct conn *c, const uint8_t *q, size_t qlen)
 {
-    /* Answer straight into the connection's output, after room for the
-     * length prefix; a TCP answer may take up to 65535 octets. */
     const struct dns_zoneset *zs = current_zones();
     if (!zs)
         return;
-    struct buf *out = conn_out(c);
-    uint8_t *w = (uint8_t *)buf_reserve(out, 2 + DNS_MSG_MAX);
-    if (!w) {
-        conn_close(c);
-        return;
-    }
+    uint8_t *w = g_tcp_answer;
     struct dns_auth_result res;
     memset(&res, 0, sizeof res);
     struct dns_auth_opts o = {.tcp = true, .udp_max = (uint16_t)atomic_load(&g_udp_payload)};
@@ -274,7 +277,10 @@ static void on_message(struct conn *c, const uint8_t *q, size_t qlen)
         return;                          /* dropped: the next query goes on */
     w[0] = (uint8_t)(n >> 8);
     w[1] = (uint8_t)n;
-    buf_commit(out, 2 + n);
+    if (buf_append(conn_out(c), w, 2 + n) < 0) {
+        conn_close(c);
+        return;
+    }
     conn_flush_later(c);
 }
 

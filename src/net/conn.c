@@ -252,7 +252,10 @@ static void update_events(struct conn *c)
     uint32_t ev = 0;
     if (may_read(c) || (c->flags & F_WR_WANTS_R))
         ev |= EPOLLIN;
-    if (buf_len(&c->out) > 0 || (c->flags & F_RD_WANTS_W))
+    /* Output with a flush already queued is tried before the loop waits
+     * again, and that flush asks for EPOLLOUT only if the socket is full:
+     * asking now would cost two epoll_ctl calls per answered read. */
+    if ((buf_len(&c->out) > 0 && !c->flush_d.queued) || (c->flags & F_RD_WANTS_W))
         ev |= EPOLLOUT;
     if (loop_io_mod(c->w->loop, &c->io, ev) < 0)
         close_now(c, "epoll error");
