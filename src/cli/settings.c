@@ -311,6 +311,29 @@ static bool key_known(const struct settings *s, const char *keyname)
     return false;
 }
 
+/* The keys named in the address list text of zone z's key: each must have
+ * its [key NAME] section. Returns the number of errors reported. (A list
+ * that does not parse was reported when the key was read.) */
+static int check_remote_keys(const struct settings *s, const struct settings_zone *z,
+                             const char *key, const char *text, const char *fname,
+                             struct buf *errors)
+{
+    struct dns_remotes rem;
+    char msg[256];
+    int nerr = 0;
+    if (dns_remotes_parse(text, 53, &rem, msg, sizeof msg) != 0)
+        return 0;
+    for (size_t j = 0; j < rem.n; j++) {
+        if (rem.v[j].key[0] && !key_known(s, rem.v[j].key)) {
+            buf_printf(errors, "%s: [zone %s] %s: no [key %s] section\n", fname, z->name, key,
+                       rem.v[j].key);
+            nerr++;
+        }
+    }
+    dns_remotes_free(&rem);
+    return nerr;
+}
+
 /* Every key a zone names must have its [key NAME] section. */
 static int check_key_refs(const struct settings *s, const char *fname, struct buf *errors)
 {
@@ -330,28 +353,9 @@ static int check_key_refs(const struct settings *s, const char *fname, struct bu
             }
             dns_acl_free(&acl);
         }
-        struct dns_remotes rem;
-        if (dns_remotes_parse(z->notify, 53, &rem, msg, sizeof msg) == 0) {
-            for (size_t j = 0; j < rem.n; j++) {
-                if (rem.v[j].key[0] && !key_known(s, rem.v[j].key)) {
-                    buf_printf(errors, "%s: [zone %s] notify: no [key %s] section\n", fname,
-                               z->name, rem.v[j].key);
-                    nerr++;
-                }
-            }
-            dns_remotes_free(&rem);
-        }
-        if (z->role == ZONE_SECONDARY &&
-            dns_remotes_parse(z->primaries, 53, &rem, msg, sizeof msg) == 0) {
-            for (size_t j = 0; j < rem.n; j++) {
-                if (rem.v[j].key[0] && !key_known(s, rem.v[j].key)) {
-                    buf_printf(errors, "%s: [zone %s] primaries: no [key %s] section\n", fname,
-                               z->name, rem.v[j].key);
-                    nerr++;
-                }
-            }
-            dns_remotes_free(&rem);
-        }
+        nerr += check_remote_keys(s, z, "notify", z->notify, fname, errors);
+        if (z->role == ZONE_SECONDARY)
+            nerr += check_remote_keys(s, z, "primaries", z->primaries, fname, errors);
     }
     return nerr;
 }

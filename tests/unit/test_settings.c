@@ -158,11 +158,12 @@ TEST(settings_keys_and_transfer_lists)
           "[key k3]\n"
           "[zone a.test]\nfile = a\nallow_transfer = 127.0.0.1/33\n"
           "[zone b.test]\nfile = b\nnotify = host\n"
-          "[zone c.test]\nfile = c\nallow_transfer = ::1 key nokey\nnotify = ::1 key k9\n", f);
+          "[zone c.test]\nfile = c\nallow_transfer = ::1 key nokey\nnotify = ::1 key k9\n"
+          "[zone d.test]\nfile = d\nrole = secondary\nprimaries = 127.0.0.1 key k8\n", f);
     fclose(f);
     chmod(path, 0600);
     buf_clear(&err);
-    CHECK_INT(settings_load(&s, path, NULL, &err), 7);
+    CHECK_INT(settings_load(&s, path, NULL, &err), 8);
     const char *e = buf_cstr(&err);
     CHECK(strstr(e, "keys.conf:1: [key k1] secret is not base64") != NULL);
     CHECK(strstr(e, "keys.conf:4: [key k2] algorithm") != NULL);
@@ -171,6 +172,7 @@ TEST(settings_keys_and_transfer_lists)
     CHECK(strstr(e, "[zone b.test] notify: 'host'") != NULL);
     CHECK(strstr(e, "[zone c.test] allow_transfer: no [key nokey] section") != NULL);
     CHECK(strstr(e, "[zone c.test] notify: no [key k9] section") != NULL);
+    CHECK(strstr(e, "[zone d.test] primaries: no [key k8] section") != NULL);
     CHECK(strstr(e, "not*base64") == NULL);            /* secrets stay out of messages */
     settings_free(&s);
     buf_free(&err);
