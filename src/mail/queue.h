@@ -80,6 +80,8 @@ struct queue_config {
     const char *hostname;       /* our name in bounces (Reporting-MTA) */
     unsigned expiry_s;          /* give up (and bounce) this long after arrival; default 5 days */
     unsigned delay_warn_s;      /* NOTIFY=DELAY warning after this long (0 = never) */
+    unsigned retry_min_s;       /* first retry after a temporary failure */
+    unsigned retry_max_s;       /* intervals grow (doubling) up to this */
 };
 
 /* Create <datadir>/queue/ and its subdirectories if needed, recover from a
