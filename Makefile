@@ -82,9 +82,12 @@ $(REL)/authloop: $(REL)/bench/dns/authloop.o $(LIB_SRC:%.c=$(REL)/%.o)
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LDLIBS)
 bench-dns-auth: $(REL)/authloop
 	$(REL)/authloop 10000 3
+# The socket work of a UDP answer alone (bench/dns/udpfloor.c), for bench-dns.
+$(REL)/udpfloor: bench/dns/udpfloor.c
+	$(CC) $(REL_CFLAGS) $< -o $@
 bench-dns: setup
 	@scripts/setup.sh bench
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(REL)/udpfloor
 	@bench/dns/run.sh
 
 clean:

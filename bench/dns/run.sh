@@ -22,7 +22,14 @@
 # or an outpost without DNS (its config check fails or it does not answer),
 # is skipped with a line that says so.
 #
-# Usage: bench/dns/run.sh [all|outpost|nsd|knot]...      (default all)
+# "floor" (bench/dns/udpfloor.c, built as build/release/udpfloor) is no DNS server:
+# it answers every UDP query with one fixed A record, doing only the socket work
+# of outpost's UDP path (epoll_wait, recvmmsg, sendmmsg per batch; FLOOR_MODE=block
+# waits in a blocking recvmmsg instead). Its CPU per query is the kernel's share,
+# the floor under any server on this machine's UDP sockets; it is measured over
+# UDP only.
+#
+# Usage: bench/dns/run.sh [all|outpost|nsd|knot|floor]...      (default all)
 # Environment: OUTPOST_BIN (default build/release/outpost), NAMES, QUERIES
 #   (lines in the query file, default 100000), DURATION, RUNS, CLIENTS
 #   (dnsperf -c, default 20), OUTSTANDING (dnsperf -q, default 100),
@@ -35,6 +42,8 @@ cd "$(dirname "$0")/../.." || exit 1
 repo=$(pwd)
 
 OUTPOST_BIN=${OUTPOST_BIN:-$repo/build/release/outpost}
+FLOOR_BIN=${FLOOR_BIN:-$repo/build/release/udpfloor}
+FLOOR_MODE=${FLOOR_MODE:-epoll}
 NAMES=${NAMES:-10000}
 QUERIES=${QUERIES:-100000}
 DURATION=${DURATION:-10}
@@ -53,9 +62,9 @@ servers=("$@")
 [ ${#servers[@]} = 0 ] && servers=(all)
 for s in "${servers[@]}"; do
     case $s in
-    all) servers=(outpost nsd knot); break ;;
-    outpost | nsd | knot) ;;
-    *) echo "usage: $0 [all|outpost|nsd|knot]..." >&2; exit 64 ;;
+    all) servers=(outpost nsd knot floor); break ;;
+    outpost | nsd | knot | floor) ;;
+    *) echo "usage: $0 [all|outpost|nsd|knot|floor]..." >&2; exit 64 ;;
     esac
 done
 
@@ -224,12 +233,19 @@ start_outpost() {
     spid=$!
 }
 
+start_floor() {
+    local d=$1 port=$2
+    taskset -c "$CPU_SERVER" "$FLOOR_BIN" "$port" "$FLOOR_MODE" >"$d/stdout" 2>"$d/stderr" &
+    spid=$!
+}
+
 # Can this server run here? Says why not.
 available() {
     local out
     case $1 in
     nsd) command -v nsd >/dev/null || { say "nsd: not installed (scripts/setup.sh bench); skipped"; return 1; } ;;
     knot) command -v knotd >/dev/null || { say "knot: not installed (scripts/setup.sh bench); skipped"; return 1; } ;;
+    floor) [ -x "$FLOOR_BIN" ] || { say "floor: $FLOOR_BIN not built (make bench-dns); skipped"; return 1; } ;;
     outpost)
         if [ ! -x "$OUTPOST_BIN" ]; then
             say "outpost: $OUTPOST_BIN not built (make); skipped"; return 1
@@ -295,6 +311,7 @@ throughput() {
     fi
     say "$name: answering on port $port after ${waited}s (pid $pid)"
     for mode in udp tcp; do
+        [ "$name" = floor ] && [ "$mode" = tcp ] && continue
         : >"$d/$mode.runs"
         for i in $(seq "$RUNS"); do
             line=$(dnsperf_run "$name" "$pid" "$port" "$mode" "$i") && echo "$line" >>"$d/$mode.runs"
@@ -347,11 +364,11 @@ if [ "$LOAD_RECORDS" -gt 0 ]; then
         res[checkzone,load,s]=$(sed 's/.*wall_s=\([0-9.]*\).*/\1/' <<<"$line")
         res[checkzone,load,rss]=$(sed 's/.*maxrss_kib=\([0-9]*\).*/\1/' <<<"$line")
     fi
-    for s in "${ran[@]}"; do load "$s"; done
+    for s in "${ran[@]}"; do [ "$s" = floor ] || load "$s"; done
 fi
 
 # ---------------------------------------------------------------- the table
-label() { case $1 in outpost) echo outpost ;; nsd) echo NSD ;; knot) echo Knot ;; checkzone) echo nsd-checkzone ;; esac; }
+label() { case $1 in floor) echo floor ;; outpost) echo outpost ;; nsd) echo NSD ;; knot) echo Knot ;; checkzone) echo nsd-checkzone ;; esac; }
 get() { local v=${res[$1]:-}; echo "${v:--}"; }
 echo
 echo "DNS: zone $ZONE, $(grep -vc '^[;$]' "$tmp/$ZONE.zone") records ($NAMES names), one server thread on CPU $CPU_SERVER,"
@@ -376,6 +393,15 @@ for peer in nsd knot; do
                     m, oq / pq, p, (pc > 0 ? oc / pc : 0)}'
     done
 done
+f_c=${res[floor,udp,cpu]:-}
+if [ -n "$f_c" ]; then
+    for s in outpost nsd knot; do
+        [ -n "${res[$s,udp,cpu]:-}" ] || continue
+        awk -v p="$(label "$s")" -v fc="$f_c" -v sc="${res[$s,udp,cpu]}" \
+            'BEGIN {printf "  UDP: the socket floor is %.2fx the CPU per query of %s, which spends %.3f s/Mq above it\n",
+                    fc / sc, p, sc - fc}'
+    done
+fi
 if [ -n "$big_records" ]; then
     echo "DNS: loading a zone of $big_records records (until the SOA is answered)"
     printf '  %-14s %9s %12s\n' "" "wall s" "peak RSS MiB"
