@@ -6,8 +6,10 @@
 #include "dns/server.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
@@ -248,15 +250,44 @@ static void xfr_begin(struct conn *c, const struct dns_zoneset *zs, const uint8_
  * answer may take up to 65535 octets, but most take a few hundred:
  * reserving the maximum in the connection's output made every answer grow
  * (and, once drained, free) a 64-128 KiB buffer, which cost more than
- * answering; the answer is built here and only its length is copied. */
-static _Thread_local uint8_t g_tcp_answer[2 + DNS_MSG_MAX];
+ * answering; the answer is built here and only its length is copied.
+ * Allocated on a thread's first TCP query and freed when the thread ends
+ * (a thread-specific key's destructor), so threads that never answer TCP
+ * (the worker pool's) carry none of it: a static thread-local array would
+ * sit in every thread's stack mapping. */
+static pthread_key_t g_tcp_answer_key;
+static pthread_once_t g_tcp_answer_once = PTHREAD_ONCE_INIT;
+
+static void tcp_answer_key_make(void)
+{
+    if (pthread_key_create(&g_tcp_answer_key, free) != 0)
+        abort();                         /* only when the process is out of keys */
+}
+
+static uint8_t *tcp_answer_buffer(void)
+{
+    pthread_once(&g_tcp_answer_once, tcp_answer_key_make);
+    uint8_t *w = pthread_getspecific(g_tcp_answer_key);
+    if (!w) {
+        w = malloc(2 + DNS_MSG_MAX);
+        if (w && pthread_setspecific(g_tcp_answer_key, w) != 0) {
+            free(w);
+            w = NULL;
+        }
+    }
+    return w;
+}
 
 static void on_message(struct conn *c, const uint8_t *q, size_t qlen)
 {
     const struct dns_zoneset *zs = current_zones();
     if (!zs)
         return;
-    uint8_t *w = g_tcp_answer;
+    uint8_t *w = tcp_answer_buffer();
+    if (!w) {
+        conn_close(c);                   /* out of memory: as for a failed append below */
+        return;
+    }
     struct dns_auth_result res;
     memset(&res, 0, sizeof res);
     struct dns_auth_opts o = {.tcp = true, .udp_max = (uint16_t)atomic_load(&g_udp_payload)};
