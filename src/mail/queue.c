@@ -96,14 +96,9 @@ static struct qidx *idx_find(const char *id)
     return NULL;
 }
 
-/* Caller holds g.mu. */
-static int idx_put(const char *id, int64_t next)
+/* Caller holds g.mu; id is not in the index. */
+static int idx_append(const char *id, int64_t next)
 {
-    struct qidx *q = idx_find(id);
-    if (q) {
-        q->next = next;
-        return 0;
-    }
     if (g.n == g.cap) {
         size_t nc = g.cap ? g.cap * 2 : 64;
         struct qidx *nv = realloc(g.v, nc * sizeof *nv);
@@ -112,7 +107,7 @@ static int idx_put(const char *id, int64_t next)
         g.v = nv;
         g.cap = nc;
     }
-    q = &g.v[g.n++];
+    struct qidx *q = &g.v[g.n++];
     memset(q, 0, sizeof *q);
     str_copy(q->id, sizeof q->id, id);
     q->next = next;
@@ -224,32 +219,24 @@ static int scan(bool recover)
         free(nv);
         return r;
     }
-    /* Replace the index, keeping what this process knows better: entries
-     * claimed right now, and their state. */
+    /* Merge into the index rather than replace it: a submit may have
+     * added an entry after readdir passed its name; entries claimed right
+     * now keep what their runner will write. Entries gone from disk stay
+     * until queue_claim() finds them missing. */
     pthread_mutex_lock(&g.mu);
-    for (size_t i = 0; i < g.n; i++) {
-        if (!g.v[i].busy)
-            continue;
-        size_t j;
-        for (j = 0; j < nn && strcmp(nv[j].id, g.v[i].id) != 0; j++)
-            ;
-        if (j == nn) {
-            if (nn == ncap) {
-                struct qidx *t = realloc(nv, (ncap + 1) * sizeof *t);
-                if (!t)
-                    continue;
-                nv = t;
-                ncap++;
-            }
-            nn++;
+    for (size_t j = 0; j < nn && r == 0; j++) {
+        struct qidx *q = idx_find(nv[j].id);
+        if (q) {
+            if (!q->busy)
+                q->next = nv[j].next;
+        } else {
+            r = idx_append(nv[j].id, nv[j].next);
         }
-        nv[j] = g.v[i];
     }
-    free(g.v);
-    g.v = nv;
-    g.n = nn;
-    g.cap = ncap;
     pthread_mutex_unlock(&g.mu);
+    free(nv);
+    if (r < 0)
+        return r;
     return removed;
 }
 
@@ -515,7 +502,7 @@ int queue_submit(const struct queue_envelope *env, const void *data, size_t len,
         maildir_tmp_discard(tmp);
     if (entry) {
         pthread_mutex_lock(&g.mu);
-        if (idx_put(id, now) < 0)
+        if (idx_append(id, now) < 0)
             log_warn("queue %s: no memory for the index; it is found at the next start", id);
         pthread_mutex_unlock(&g.mu);
     }
