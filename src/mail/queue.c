@@ -10,8 +10,9 @@
  *               remote recipients; written once by queue_submit, then
  *               replaced atomically (<id>.env.tmp.* + rename) by the lease
  *               holder; its presence is what makes the entry exist
- *   flush       marker: its mtime changes when `outpost queue flush` or
- *               `delete` changed the queue behind a running server's back
+ *   flush       marker: a byte is appended (size and mtime change) when
+ *               `outpost queue flush` or `delete` changed the queue behind
+ *               a running server's back
  *
  * IDs are 8 hex digits of the arrival second, 5 of the microsecond and 6
  * random ones; the .msg file is created O_EXCL, so an ID is never reused,
@@ -82,7 +83,8 @@ static struct {
     char datadir[4096], qdir[4096], hostname[256];
     struct qidx *v;
     size_t n, cap;
-    struct timespec marker;           /* last seen mtime of the flush marker */
+    struct timespec marker_mtime;     /* the flush marker as last seen */
+    off_t marker_size;
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- the in-memory index -------------------------------------------------- */
@@ -240,15 +242,22 @@ static int scan(bool recover)
     return removed;
 }
 
-/* The marker's mtime, or zero when it does not exist. */
-static struct timespec marker_time(void)
+/* The marker's state (mtime, size), or zeros when it does not exist. */
+struct marker {
+    struct timespec mtime;
+    off_t size;
+};
+
+static struct marker marker_state(void)
 {
     char path[4096];
     struct stat st;
-    struct timespec t = {0, 0};
-    if (qstore_path(path, sizeof path, g.datadir, QSTORE_MARKER, "") == 0 && stat(path, &st) == 0)
-        t = st.st_mtim;
-    return t;
+    struct marker m = {{0, 0}, 0};
+    if (qstore_path(path, sizeof path, g.datadir, QSTORE_MARKER, "") == 0 && stat(path, &st) == 0) {
+        m.mtime = st.st_mtim;
+        m.size = st.st_size;
+    }
+    return m;
 }
 
 int queue_init(const struct queue_config *cfg)
@@ -276,7 +285,9 @@ int queue_init(const struct queue_config *cfg)
     path_dirname(g.qdir, parent, sizeof parent);
     if ((r = fsync_dir(parent)) < 0)
         return r;
-    g.marker = marker_time();
+    struct marker mk = marker_state();
+    g.marker_mtime = mk.mtime;
+    g.marker_size = mk.size;
     if ((r = scan(true)) < 0)
         return r;
     if (r > 0)
@@ -762,10 +773,12 @@ int queue_claim(time_t now, struct queue_msg **out, unsigned *wait_s)
     if (!g.ready)
         return -EINVAL;
     /* A flush or delete from `outpost queue`: one stat per call tells. */
-    struct timespec mt = marker_time();
+    struct marker mk = marker_state();
     pthread_mutex_lock(&g.mu);
-    bool changed = mt.tv_sec != g.marker.tv_sec || mt.tv_nsec != g.marker.tv_nsec;
-    g.marker = mt;
+    bool changed = mk.mtime.tv_sec != g.marker_mtime.tv_sec ||
+                   mk.mtime.tv_nsec != g.marker_mtime.tv_nsec || mk.size != g.marker_size;
+    g.marker_mtime = mk.mtime;
+    g.marker_size = mk.size;
     pthread_mutex_unlock(&g.mu);
     if (changed) {
         int r = scan(false);
