@@ -628,9 +628,14 @@ static int send_dsn(const struct dsn_report *rep, bool body_8bit, const char *fo
     rc.local = loc > 0;
     /* The notification itself asks for nothing (RFC 3461 section 6.2). */
     rc.notify = QUEUE_NOTIFY_NEVER;
+    /* A UTF-8 address (RFC 6531) needs SMTPUTF8 on the way; the returned
+     * original may carry 8-bit text. */
+    bool utf8 = false;
+    for (const unsigned char *p = (const unsigned char *)rep->to; *p; p++)
+        utf8 = utf8 || *p >= 0x80;
     struct queue_envelope env = {
         .sender = "", .rcpts = &rc, .nrcpts = 1, .ret = QUEUE_RET_HDRS,
-        .body_8bit = body_8bit, .client = "[local notification]",
+        .body_8bit = body_8bit || utf8, .smtputf8 = utf8, .client = "[local notification]",
     };
     char id[QUEUE_ID_MAX];
     r = queue_submit(&env, buf_ptr(&b), buf_len(&b), id);
@@ -902,9 +907,11 @@ int queue_release(struct queue_msg *m, time_t now)
     /* The outcome into the entry; what changed now decides the reports. */
     size_t nreport = 0;
     struct dsn_rcpt *dr = calloc(e->nrcpts ? e->nrcpts : 1, sizeof *dr);
+    size_t *ridx = calloc(e->nrcpts ? e->nrcpts : 1, sizeof *ridx);
     char (*stat)[16] = calloc(e->nrcpts ? e->nrcpts : 1, sizeof *stat);
-    if (!dr || !stat) {
+    if (!dr || !stat || !ridx) {
         free(dr);
+        free(ridx);
         free(stat);
         unbusy(m->id, (int64_t)now + 1, false);
         claim_free(c);
@@ -924,6 +931,7 @@ int queue_release(struct queue_msg *m, time_t now)
             str_copy(q->remote_mta, sizeof q->remote_mta, c->mta[i] ? c->mta[i] : "");
             q->last_attempt = now;
         }
+        ridx[nreport] = i;
         struct dsn_rcpt *d = &dr[nreport];
         *d = (struct dsn_rcpt){.orcpt = q->s.r.orcpt, .addr = q->s.r.addr, .remote_mta = q->remote_mta,
                                .diag = q->s.last_error, .last_attempt = (time_t)q->last_attempt};
@@ -993,15 +1001,25 @@ int queue_release(struct queue_msg *m, time_t now)
     } else if (nreport > 0) {
         log_info("queue %s: no notification: the sender is the null sender", m->id);
     }
-    free(dr);
-    free(stat);
-    if (r < 0) {
-        log_err("queue %s: notification not sent (%s); the message stays as it was", m->id,
-                op_strerror(r));
-        unbusy(m->id, (int64_t)now + g.cfg.retry_min_s, false);
-        claim_free(c);
-        return r;
+    bool report_failed = r < 0;
+    if (report_failed) {
+        /* Record the deliveries anyway (repeating them would duplicate
+         * mail), but keep the failed recipients pending with their error:
+         * the next attempt fails them again and retries the report. */
+        log_err("queue %s: notification to <%s> not sent (%s); tried again at the next attempt",
+                m->id, e->sender, op_strerror(r));
+        for (size_t k = 0; k < nreport; k++)
+            if (dr[k].action == DSN_FAILED) {
+                e->rcpts[ridx[k]].s.state = QUEUE_PENDING;
+                any_pending = true;
+            }
+        if (any_delay)
+            e->warned = false;
+        r = 0;
     }
+    free(dr);
+    free(ridx);
+    free(stat);
     int64_t next = 0;
     if (!any_pending) {
         r = qstore_remove(g.datadir, m->id);
@@ -1014,6 +1032,10 @@ int queue_release(struct queue_msg *m, time_t now)
         /* The expiry bounce goes out on time, not an interval later. */
         if (next > expires)
             next = expires;
+        /* Not at once again when only the report is missing (a full disk
+         * would make the runner spin). */
+        if (report_failed && next < (int64_t)now + g.cfg.retry_min_s)
+            next = (int64_t)now + g.cfg.retry_min_s;
         e->next_attempt = next;
         r = qstore_write(g.datadir, m->id, e);
         if (r == 0)

@@ -152,7 +152,10 @@ void queue_rcpt_result(struct queue_msg *m, size_t i, enum queue_rcpt_state st,
  * still pending after expiry_s; never to the null sender), remove the
  * message when no recipient is pending, else schedule the next attempt
  * with growing intervals. Frees m. 0 or negative (the message then stays
- * queued as it was before the claim). */
+ * queued as it was before the claim). When only a notification cannot be
+ * submitted (disk full), the outcome is still recorded (deliveries are not
+ * repeated) and the failed recipients stay pending, so the next attempt
+ * fails them again and retries the notification; that returns 0. */
 int  queue_release(struct queue_msg *m, time_t now);
 
 /* ---- inspection and control (also from `outpost queue`) ---------------- */
