@@ -21,8 +21,9 @@
  * queue_submit, in an order where a crash at any point either leaves
  * nothing that counts or everything (RFC 5321 section 6.1):
  *   1. the message with "Return-Path:" prepended, once, in the first local
- *      recipient's tmp/, fsync'ed;
- *   2. <id>.msg and <id>.env written (O_EXCL) and fsync'ed;
+ *      recipient's tmp/;
+ *   2. <id>.msg and <id>.env written (O_EXCL); all three files' writeback
+ *      started, then each fsync'ed (they share one journal commit);
  *   3. the tmp file hard-linked into each local recipient's new/ (so n
  *      mailboxes share one copy);
  *   4. each new/ and queue/ fsync'ed: only now is 0 returned.
@@ -510,12 +511,10 @@ int queue_submit(const struct queue_envelope *env, const void *data, size_t len,
             goto fail;
         }
         tmp->path[0] = '\0';
-        if ((r = maildir_tmp_write(roots[0], iov, 2, tmp)) < 0)
+        tmp->fd = -1;
+        /* Written now, fsync'ed after the queue files' (one commit). */
+        if ((r = maildir_tmp_begin(roots[0], iov, 2, tmp)) < 0)
             goto fail;
-        /* 3 comes after 2, but a second copy for a mailbox on another file
-         * system must exist before anything is published: link now into
-         * every new/ (not durable, invisible to nobody but harmless: it is
-         * taken back below on failure). */
     }
     /* 2. The queue entry. */
     if (nremote) {
@@ -523,6 +522,8 @@ int queue_submit(const struct queue_envelope *env, const void *data, size_t len,
             goto fail;
         entry = true;
     }
+    if (tmp && (r = maildir_tmp_end(tmp)) < 0)
+        goto fail;
     /* 3. Publish into each new/. */
     for (size_t k = 0; k < nroots; k++) {
         r = maildir_tmp_link(roots[k], tmp, finals[k], 4096);
