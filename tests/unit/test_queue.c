@@ -570,6 +570,7 @@ TEST(queue_notify_success_and_delay)
     REQUIRE(queue_claim(now, &m, &w) == 1);
     queue_rcpt_result(m, 0, QUEUE_PENDING, "450 4.2.0 busy", "mx.far.test");
     queue_rcpt_result(m, 1, QUEUE_DELIVERED, "250 2.0.0 ok", "mx.far.test");
+    queue_rcpt_relayed(m, 1);                           /* a next hop without DSN */
     REQUIRE(queue_release(m, now) == 0);
     /* y: "relayed" */
     CHECK_INT(count_new(dd, "alice" LOCAL_DOMAIN), 2);
@@ -587,6 +588,15 @@ TEST(queue_notify_success_and_delay)
     CHECK(strstr(buf_cstr(&b), "Final-Recipient: rfc822; x@far.test\r\nAction: delayed\r\nStatus: 4.2.0\r\n"));
     CHECK(strstr(buf_cstr(&b), "Will-Retry-Until: "));
     buf_free(&b);
+
+    /* A next hop with DSN took NOTIFY=SUCCESS: it reports, we do not. */
+    struct queue_rcpt z[] = {rcpt("z@far.test", false, QUEUE_NOTIFY_SUCCESS)};
+    REQUIRE(submit("alice" LOCAL_DOMAIN, z, 1, msg1, id) == 0);
+    REQUIRE(queue_claim(now, &m, &w) == 1);
+    CHECK_STR(m->id, id);
+    queue_rcpt_result(m, 0, QUEUE_DELIVERED, "250 2.0.0 ok", "mx.far.test");
+    REQUIRE(queue_release(m, now) == 0);
+    CHECK_INT(count_new(dd, "alice" LOCAL_DOMAIN), 3);
     queue_shutdown();
 }
 
