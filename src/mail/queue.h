@@ -24,7 +24,11 @@
  * Threads: queue_submit() and the runner functions block on fsync and
  * must run on worker-pool or runner threads, never on a loop thread. Any
  * number of threads may call them at once (concurrent fsyncs are what lets
- * the file system commit several messages together: group commit). The CLI
+ * the file system commit several messages together: group commit). No lock
+ * is held across an fsync, so throughput grows with the number of callers
+ * blocked in queue_submit() at once: a pool of 2 threads gets about 2
+ * commits' worth of messages per commit interval, 16 threads about 16 (see
+ * `make bench-queue`); size the pool that runs submits accordingly. The CLI
  * (another process) may list, flush and delete while the server runs; a
  * running server notices a flush within a second or two.
  *
@@ -82,6 +86,14 @@ struct queue_config {
     unsigned delay_warn_s;      /* NOTIFY=DELAY warning after this long (0 = never) */
     unsigned retry_min_s;       /* first retry after a temporary failure */
     unsigned retry_max_s;       /* intervals grow (doubling) up to this */
+    /* Where a notification (RFC 3464) to addr goes, decided the way the SMTP
+     * server decides at RCPT time: 1 with account set (aliases resolved)
+     * when addr is a local mailbox, 0 when it is remote, negative when it
+     * cannot be delivered (a local domain without such a user: the
+     * notification is dropped and logged). NULL: every address is remote.
+     * Called from queue_submit()/queue_release() threads. */
+    int (*local_rcpt)(void *arg, const char *addr, char account[ADDRESS_MAX]);
+    void *local_arg;
 };
 
 /* Create <datadir>/queue/ and its subdirectories if needed, recover from a
@@ -135,12 +147,22 @@ int  queue_claim(time_t now, struct queue_msg **out, unsigned *wait_s);
 void queue_rcpt_result(struct queue_msg *m, size_t i, enum queue_rcpt_state st,
                        const char *diag, const char *remote_mta);
 
+/* Recipient i was delivered to a next hop that does not offer the DSN
+ * extension, so NOTIFY could not be passed on: a NOTIFY=SUCCESS recipient
+ * then gets a "relayed" report from us (RFC 3461 section 5.2.2). Without
+ * this call a remote success is reported by the next hop, not by us
+ * (section 5.2.1). Call after queue_rcpt_result(..., QUEUE_DELIVERED, ...). */
+void queue_rcpt_relayed(struct queue_msg *m, size_t i);
+
 /* End the attempt: write the outcome durably, send the delivery status
  * notifications it calls for (RFC 3464: failures, and expiry of what is
  * still pending after expiry_s; never to the null sender), remove the
  * message when no recipient is pending, else schedule the next attempt
  * with growing intervals. Frees m. 0 or negative (the message then stays
- * queued as it was before the claim). */
+ * queued as it was before the claim). When only a notification cannot be
+ * submitted (disk full), the outcome is still recorded (deliveries are not
+ * repeated) and the failed recipients stay pending, so the next attempt
+ * fails them again and retries the notification; that returns 0. */
 int  queue_release(struct queue_msg *m, time_t now);
 
 /* ---- inspection and control (also from `outpost queue`) ---------------- */
