@@ -106,6 +106,34 @@ const struct cfg_key settings_schema[] = {
     {"dns", "log_queries", CFG_BOOL, OFF(dns_log_queries), "no", 0, 0, NULL,
      "Log one line per DNS query (client, name, type, answer). Costly on a busy "
      "server."},
+
+    {"queue", "resolver", CFG_STR, OFF(queue_resolver), "", 0, 0, NULL,
+     "DNS resolvers asked for the MX and address records of recipient domains, "
+     "as ADDR[:PORT], several separated by commas and tried in order (port 53 "
+     "by default). Empty: the nameserver lines of /etc/resolv.conf."},
+    {"queue", "smtp_port", CFG_UINT, OFF(queue_smtp_port), "25", 1, 65535, NULL,
+     "The port of other domains' mail servers. 25 on the Internet (RFC 5321 "
+     "section 4.5.4); another value only for tests and private networks."},
+    {"queue", "runners", CFG_UINT, OFF(queue_runners), "4", 1, 64, NULL,
+     "Messages delivered to other domains at the same time (threads)."},
+    {"queue", "connect_timeout", CFG_DURATION, OFF(queue_connect_timeout), "30s", 100, 600000, NULL,
+     "How long a connection to a remote mail server may take to open before "
+     "the next address or host is tried."},
+    {"queue", "smtp_timeout", CFG_DURATION, OFF(queue_smtp_timeout), "0", 0, 3600000, NULL,
+     "When not 0, the longest wait for any reply of a remote server. 0: the "
+     "times of RFC 5321 section 4.5.3.2 (5 minutes for the greeting, MAIL and "
+     "RCPT, 2 for DATA, 3 per block of data, 10 for the end of data)."},
+    {"queue", "expiry", CFG_DURATION, OFF(queue_expiry), "5d", 60000, 30 * DAY_MS, NULL,
+     "A message not delivered after this long is returned to its sender "
+     "(a delivery status notification, RFC 3464)."},
+    {"queue", "retry_min", CFG_DURATION, OFF(queue_retry_min), "5m", 1000, DAY_MS, NULL,
+     "The wait before the first retry after a temporary failure; each "
+     "following wait doubles, up to retry_max."},
+    {"queue", "retry_max", CFG_DURATION, OFF(queue_retry_max), "1h", 1000, DAY_MS, NULL,
+     "The longest wait between two attempts at one message."},
+    {"queue", "delay_warn", CFG_DURATION, OFF(queue_delay_warn), "4h", 0, 30 * DAY_MS, NULL,
+     "After this long undelivered, senders who asked for it (NOTIFY=DELAY) are "
+     "told that their message is delayed. 0: never."},
 };
 const size_t settings_nkeys = ARRAY_LEN(settings_schema);
 
@@ -360,6 +388,36 @@ static int check_key_refs(const struct settings *s, const char *fname, struct bu
     return nerr;
 }
 
+/* [queue] resolver: an address list without keys; retry_min <= retry_max. */
+static int check_queue(const struct settings *s, const char *fname, struct buf *errors)
+{
+    int nerr = 0;
+    struct dns_remotes rem;
+    char msg[256];
+    if (dns_remotes_parse(s->queue_resolver ? s->queue_resolver : "", 53, &rem, msg,
+                          sizeof msg) != 0) {
+        buf_printf(errors, "%s: [queue] resolver: %s\n", fname, msg);
+        nerr++;
+    } else {
+        for (size_t i = 0; i < rem.n; i++)
+            if (rem.v[i].key[0]) {
+                buf_printf(errors, "%s: [queue] resolver: no keys here\n", fname);
+                nerr++;
+                break;
+            }
+        if (rem.n > 3) {
+            buf_printf(errors, "%s: [queue] resolver: at most 3 addresses\n", fname);
+            nerr++;
+        }
+        dns_remotes_free(&rem);
+    }
+    if (s->queue_retry_min > s->queue_retry_max) {
+        buf_printf(errors, "%s: [queue] retry_min is longer than retry_max\n", fname);
+        nerr++;
+    }
+    return nerr;
+}
+
 /* TSIG secrets in a file others may read are no secrets (RFC 8945 section
  * 9): say so, without refusing to start. */
 static void warn_if_readable(const char *path)
@@ -409,6 +467,7 @@ int settings_load(struct settings *s, const char *path, const char *data_overrid
         }
     }
     nerr += check_key_refs(s, path ? path : "config", errors);
+    nerr += check_queue(s, path ? path : "config", errors);
     if (path && s->keys.n > 0)
         warn_if_readable(path);
     s->cert_path = abs_path(s->data_dir, s->cert);

@@ -54,6 +54,16 @@ struct settings {
     unsigned dns_rrl_slip;
     bool dns_log_queries;
 
+    /* [queue] */
+    char *queue_resolver;       /* "ADDR[:PORT], ..."; "" = /etc/resolv.conf */
+    unsigned queue_smtp_port;   /* remote servers' SMTP port */
+    unsigned queue_runners;     /* concurrent deliveries */
+    unsigned queue_connect_timeout; /* ms */
+    unsigned queue_smtp_timeout;    /* ms; 0 = RFC 5321 section 4.5.3.2's */
+    unsigned queue_expiry;      /* ms */
+    unsigned queue_retry_min, queue_retry_max; /* ms */
+    unsigned queue_delay_warn;  /* ms; 0 = never */
+
     /* [key NAME], one item per TSIG key: struct settings_key */
     struct cfg_list keys;
     /* [zone NAME], one item per zone: struct settings_zone */
