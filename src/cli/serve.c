@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,12 +24,15 @@
 #include "dns/server.h"
 #include "dns/tsig.h"
 #include "dns/xfrout.h"
+#include "dns/acl.h"
 #include "mail/maildir.h"
 #include "mail/mstore.h"
 #include "net/pool.h"
 #include "net/server.h"
 #include "net/tls.h"
 #include "pop3/server.h"
+#include "mail/queue.h"
+#include "smtp/delivery.h"
 
 static const char usage[] =
     "usage: outpost serve [-c FILE | --data DIR]\n"
@@ -286,6 +290,91 @@ out:
     free(sec);
 }
 
+/* ---- the outgoing queue ---------------------------------------------------- */
+
+/* The domains whose mail stays here: delivery never sends mail for them
+ * out (a loop guard). [mail] default_domain and the domain of every
+ * account. */
+struct domain_list {
+    char **v;
+    size_t n, cap;
+};
+
+static void domain_add(void *arg, const char *address)
+{
+    struct domain_list *l = arg;
+    const char *d = strrchr(address, '@');
+    d = d ? d + 1 : address;
+    if (!*d)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcasecmp(l->v[i], d) == 0)
+            return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 8;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = xstrdup(d);
+}
+
+static void domain_list_free(struct domain_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* queue_init() and the delivery runners. 0, or negative (logged). */
+static int start_queue(const struct settings *s, struct accounts *acc, struct domain_list *local)
+{
+    char host[256];
+    host_name(s, host, sizeof host);
+    struct queue_config qc = {
+        .datadir = s->data_dir,
+        .hostname = host,
+        .expiry_s = s->queue_expiry / 1000,
+        .delay_warn_s = s->queue_delay_warn / 1000,
+        .retry_min_s = s->queue_retry_min / 1000,
+        .retry_max_s = s->queue_retry_max / 1000,
+    };
+    int r = queue_init(&qc);
+    if (r < 0) {
+        log_err("queue: cannot open the queue in %s: %s", s->data_dir, op_strerror(r));
+        return r;
+    }
+    domain_add(local, s->default_domain);
+    accounts_list(acc, domain_add, local);
+    struct delivery_config dc = {
+        .datadir = s->data_dir,
+        .hostname = host,
+        .smtp_port = s->queue_smtp_port,
+        .runners = s->queue_runners,
+        .connect_timeout_ms = s->queue_connect_timeout,
+        .smtp_timeout_ms = s->queue_smtp_timeout,
+        .local_domains = (const char *const *)local->v,
+        .nlocal_domains = local->n,
+    };
+    struct dns_remotes rem;
+    char msg[256];
+    if (dns_remotes_parse(s->queue_resolver, 53, &rem, msg, sizeof msg) == 0) {
+        for (size_t i = 0; i < rem.n && dc.nresolvers < DNS_RESOLV_MAXNS; i++) {
+            dc.resolvers[dc.nresolvers].addr = rem.v[i].addr;
+            dc.resolvers[dc.nresolvers++].len = rem.v[i].addrlen;
+        }
+        dns_remotes_free(&rem);
+    }
+    if ((r = delivery_start(&dc)) < 0) {
+        log_err("queue: cannot start delivery: %s", op_strerror(r));
+        queue_shutdown();
+    }
+    return r;
+}
+
 /* The pid file lets 'outpost dns reload' find the server. */
 static void pid_path(const struct settings *s, char *out, size_t len)
 {
@@ -446,6 +535,8 @@ int cmd_serve(int argc, char **argv)
         settings_free(s);
         return 1;
     }
+    struct domain_list local = {0};
+    bool queue_up = start_queue(s, acc, &local) == 0;
     accounts_close(acc);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     pool_start(ncpu > 2 ? (unsigned)ncpu : 2);
@@ -485,7 +576,13 @@ int cmd_serve(int argc, char **argv)
     server_run(on_reload, &rt);
 
     dns_secondary_stop();
+    if (queue_up)
+        delivery_stop();
+    domain_list_free(&local);
     pool_stop();
+    /* After the pool: sessions' queue_submit() calls run there. */
+    if (queue_up)
+        queue_shutdown();
     server_cleanup();
     dns_server_cleanup();
     dns_notify_cleanup();
