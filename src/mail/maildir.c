@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -189,40 +190,101 @@ static int unique_name(char *out, size_t outlen, const char *host)
     return (n < 0 || (size_t)n >= outlen) ? -ENAMETOOLONG : 0;
 }
 
-/* Create tmp/<unique> exclusively and write data into it, durably. On
- * success tmp holds its path and unique its name; on failure nothing is
- * left behind. */
-static int write_tmp(const char *root, const char *host, const void *data, size_t len,
-                     char *unique, size_t uniquelen, char *tmp, size_t tmplen)
+/* writev all pieces, retrying on EINTR and short writes; 0 or -errno. */
+static int writev_all(int fd, const struct iovec *iov, int iovcnt)
 {
+    struct iovec v[64];
+    while (iovcnt > 0) {
+        int n = iovcnt < (int)ARRAY_LEN(v) ? iovcnt : (int)ARRAY_LEN(v);
+        memcpy(v, iov, (size_t)n * sizeof v[0]);
+        int i = 0;
+        while (i < n) {
+            ssize_t w = writev(fd, v + i, n - i);
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                return -errno;
+            }
+            /* Skip what was written, possibly part of one piece. */
+            size_t left = (size_t)w;
+            while (i < n && left >= v[i].iov_len) {
+                left -= v[i].iov_len;
+                i++;
+            }
+            if (i < n) {
+                v[i].iov_base = (char *)v[i].iov_base + left;
+                v[i].iov_len -= left;
+            }
+        }
+        iov += n;
+        iovcnt -= n;
+    }
+    return 0;
+}
+
+uint64_t mail_wire_size_iov(const struct iovec *iov, int iovcnt)
+{
+    /* Like mail_wire_size(), with "LF preceded by CR" looked up across the
+     * boundary between pieces. */
+    uint64_t n = 0;
+    int prev = -1, last = -1;
+    for (int k = 0; k < iovcnt; k++) {
+        const unsigned char *p = iov[k].iov_base;
+        size_t len = iov[k].iov_len;
+        if (len == 0)
+            continue;
+        n += mail_crlf_size(p, len);
+        /* mail_crlf_size() counted a LF at p[0] as bare; undo when the
+         * previous piece ended with CR. */
+        if (p[0] == '\n' && prev == '\r')
+            n--;
+        prev = last = p[len - 1];
+    }
+    if (last >= 0 && last != '\n')
+        n += 2;
+    return n;
+}
+
+int maildir_tmp_write(const char *root, const struct iovec *iov, int iovcnt,
+                      struct maildir_tmp *t)
+{
+    char unique[256];
     int fd = -1, r = -EEXIST;
+    host_part(t->host, sizeof t->host);
     for (int i = 0; i < UNIQUE_TRIES && fd < 0; i++) {
-        if ((r = unique_name(unique, uniquelen, host)) < 0)
+        if ((r = unique_name(unique, sizeof unique, t->host)) < 0)
             return r;
-        if (snprintf(tmp, tmplen, "%s/tmp/%s", root, unique) >= (int)tmplen)
+        if (snprintf(t->path, sizeof t->path, "%s/tmp/%s", root, unique) >= (int)sizeof t->path)
             return -ENAMETOOLONG;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, MESSAGE_MODE);
+        fd = open(t->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, MESSAGE_MODE);
         r = fd < 0 ? -errno : 0;
         if (r < 0 && r != -EEXIST)
             return r;
     }
     if (fd < 0)
         return r;
-    r = write_all(fd, data, len);
+    t->size = 0;
+    for (int k = 0; k < iovcnt; k++)
+        t->size += iov[k].iov_len;
+    t->wire = mail_wire_size_iov(iov, iovcnt);
+    r = writev_all(fd, iov, iovcnt);
     if (r == 0 && fsync(fd) < 0)
         r = -errno;
     /* Some file systems (NFS) report ENOSPC/EDQUOT only at close. */
     if (close(fd) < 0 && r == 0)
         r = -errno;
-    if (r < 0)
-        unlink(tmp);
+    if (r < 0) {
+        unlink(t->path);
+        t->path[0] = '\0';
+    }
     return r;
 }
 
-/* Give the file at tmp its final name in new/. link() refuses to replace an
+/* Give the file at tmp a name in new/. link() refuses to replace an
  * existing name, so a (very unlikely) clash is detected rather than losing
  * another message; file systems without hard links fall back to a rename
- * that also refuses to replace. */
+ * that also refuses to replace (then tmp is gone: only one mailbox can
+ * have it, which the caller learns from the missing tmp on the next link). */
 static int publish(const char *tmp, const char *final)
 {
     if (link(tmp, final) == 0)
@@ -235,38 +297,50 @@ static int publish(const char *tmp, const char *final)
     return -errno;
 }
 
-int maildir_deliver(const char *root, const void *data, size_t len, char *name, size_t namelen)
+int maildir_tmp_link(const char *root, const struct maildir_tmp *t, char *final, size_t finallen)
 {
-    char host[HOST_MAX + 1], unique[256], tmp[4096], final[4096], base[256];
-    host_part(host, sizeof host);
-    int r = write_tmp(root, host, data, len, unique, sizeof unique, tmp, sizeof tmp);
+    char unique[256], base[300];
+    int r = -EEXIST;
+    for (int i = 0; i < UNIQUE_TRIES && r == -EEXIST; i++) {
+        /* Name taken in new/: pick another unique part. */
+        if ((r = unique_name(unique, sizeof unique, t->host)) < 0)
+            return r;
+        int n = snprintf(base, sizeof base, "%s,S=%" PRIu64 ",W=%" PRIu64, unique, t->size, t->wire);
+        if (n < 0 || (size_t)n >= sizeof base)
+            return -ENAMETOOLONG;
+        if (snprintf(final, finallen, "%s/new/%s", root, base) >= (int)finallen)
+            return -ENAMETOOLONG;
+        r = publish(t->path, final);
+    }
+    return r;
+}
+
+void maildir_tmp_discard(struct maildir_tmp *t)
+{
+    /* tmp/ is not fsync'ed: a leftover name there after a crash is
+     * harmless (readers ignore tmp/; maildir_clean_tmp() removes it). */
+    if (t->path[0] && unlink(t->path) < 0 && errno != ENOENT)
+        log_warn("maildir: cannot remove %s: %s", t->path, strerror(errno));
+    t->path[0] = '\0';
+}
+
+int maildir_deliver_iov(const char *root, const struct iovec *iov, int iovcnt,
+                        char *name, size_t namelen)
+{
+    struct maildir_tmp t;
+    char final[4096];
+    int r = maildir_tmp_write(root, iov, iovcnt, &t);
     if (r < 0)
         return r;
-    uint64_t crlf = mail_wire_size(data, len);
-    for (int i = 0; i < UNIQUE_TRIES; i++) {
-        /* Name taken in new/: pick another unique part, keep the tmp file. */
-        if (i > 0 && (r = unique_name(unique, sizeof unique, host)) < 0)
-            break;
-        int n = snprintf(base, sizeof base, "%s,S=%zu,W=%" PRIu64, unique, len, crlf);
-        if (n < 0 || (size_t)n >= sizeof base || (size_t)n >= namelen) {
-            r = -ENAMETOOLONG;
-            break;
-        }
-        if (snprintf(final, sizeof final, "%s/new/%s", root, base) >= (int)sizeof final) {
-            r = -ENAMETOOLONG;
-            break;
-        }
-        if ((r = publish(tmp, final)) != -EEXIST)
-            break;
-    }
-    if (r < 0) {
-        unlink(tmp);
+    r = maildir_tmp_link(root, &t, final, sizeof final);
+    maildir_tmp_discard(&t);
+    if (r < 0)
         return r;
+    const char *base = strrchr(final, '/') + 1;
+    if (strlen(base) >= namelen) {
+        unlink(final);
+        return -ENAMETOOLONG;
     }
-    /* After link() both names exist; tmp/ is not fsync'ed, a leftover there
-     * after a crash is harmless (readers ignore tmp/). */
-    if (unlink(tmp) < 0 && errno != ENOENT)
-        log_warn("maildir %s: cannot remove %s: %s", root, tmp, strerror(errno));
     char newdir[4096];
     if ((r = path_join(newdir, sizeof newdir, root, "new")) == 0)
         r = fsync_dir(newdir);
@@ -278,6 +352,12 @@ int maildir_deliver(const char *root, const void *data, size_t len, char *name, 
     }
     str_copy(name, namelen, base);
     return 0;
+}
+
+int maildir_deliver(const char *root, const void *data, size_t len, char *name, size_t namelen)
+{
+    struct iovec v = {(void *)data, len};
+    return maildir_deliver_iov(root, &v, 1, name, namelen);
 }
 
 int maildir_clean_tmp(const char *root, long long now, unsigned max_age_s)

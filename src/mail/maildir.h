@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /* Create root (and missing parents) and its tmp/, new/, cur/ (mode 0700),
  * fsync'ing the parent of each directory it made. Existing ones are fine. */
@@ -26,6 +27,30 @@ int maildir_create(const char *root);
 /* Deliver len bytes into root/new/. name (size namelen >= 256) receives the
  * base file name. 0 or -errno (-ENOSPC, -EDQUOT, -EIO ...). */
 int maildir_deliver(const char *root, const void *data, size_t len, char *name, size_t namelen);
+
+/* The same from pieces (e.g. a "Return-Path:" line and the message as
+ * received), written with writev so a large message is never copied. */
+int maildir_deliver_iov(const char *root, const struct iovec *iov, int iovcnt,
+                        char *name, size_t namelen);
+
+/* Two-step delivery, for a caller that must make several files durable
+ * together (the mail queue: one message to several mailboxes and the
+ * queue). maildir_tmp_write() writes the pieces to root/tmp/<unique> and
+ * fsyncs it; maildir_tmp_link() gives that file a new name in root/new/ of
+ * any Maildir on the same file system (a hard link, so n mailboxes share
+ * one copy; -EXDEV across file systems), WITHOUT fsync'ing new/: the
+ * caller fsyncs each new/ before it reports delivery, and unlinks final to
+ * take a delivery back. maildir_tmp_discard() removes the tmp/ name (the
+ * links in new/ stay). On failure nothing is left behind. */
+struct maildir_tmp {
+    char path[4096];        /* root/tmp/<unique> */
+    char host[72];          /* host part of names */
+    uint64_t size, wire;    /* the S= and W= values */
+};
+int  maildir_tmp_write(const char *root, const struct iovec *iov, int iovcnt,
+                       struct maildir_tmp *t);
+int  maildir_tmp_link(const char *root, const struct maildir_tmp *t, char *final, size_t finallen);
+void maildir_tmp_discard(struct maildir_tmp *t);
 
 /* Remove files in root/tmp/ last changed more than max_age_s seconds before
  * now: leftovers of deliveries cut short by a crash (the Maildir convention
@@ -40,6 +65,8 @@ uint64_t mail_crlf_size(const void *data, size_t len);
  * the CRLF added when non-empty data does not end with a line end. This is
  * the W= value. */
 uint64_t mail_wire_size(const void *data, size_t len);
+/* mail_wire_size() of the concatenation of the pieces. */
+uint64_t mail_wire_size_iov(const struct iovec *iov, int iovcnt);
 
 /* Parse ",S=" and ",W=" from a Maildir file name (fields after the ':' that
  * starts the info are ignored). 0 if both are present and well formed (then

@@ -82,6 +82,14 @@ struct queue_config {
     unsigned delay_warn_s;      /* NOTIFY=DELAY warning after this long (0 = never) */
     unsigned retry_min_s;       /* first retry after a temporary failure */
     unsigned retry_max_s;       /* intervals grow (doubling) up to this */
+    /* Where a notification (RFC 3464) to addr goes, decided the way the SMTP
+     * server decides at RCPT time: 1 with account set (aliases resolved)
+     * when addr is a local mailbox, 0 when it is remote, negative when it
+     * cannot be delivered (a local domain without such a user: the
+     * notification is dropped and logged). NULL: every address is remote.
+     * Called from queue_submit()/queue_release() threads. */
+    int (*local_rcpt)(void *arg, const char *addr, char account[ADDRESS_MAX]);
+    void *local_arg;
 };
 
 /* Create <datadir>/queue/ and its subdirectories if needed, recover from a

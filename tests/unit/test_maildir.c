@@ -297,3 +297,44 @@ TEST(maildir_clean_tmp_removes_only_old_leftovers)
     CHECK_INT(maildir_clean_tmp(root, now, MAILDIR_TMP_MAX_AGE), 0);
     CHECK(maildir_clean_tmp("/nonexistent/box", now, 60) < 0);
 }
+
+TEST(maildir_wire_size_iov_across_pieces)
+{
+    /* "a\r" + "\nb": the LF is not bare once the pieces are joined. */
+    struct iovec v1[] = {{"a\r", 2}, {"\nb", 2}};
+    CHECK_INT(mail_wire_size_iov(v1, 2), mail_wire_size("a\r\nb", 4));
+    struct iovec v2[] = {{"", 0}, {"x\n", 2}, {"", 0}, {"\n", 1}};
+    CHECK_INT(mail_wire_size_iov(v2, 4), mail_wire_size("x\n\n", 3));
+    CHECK_INT(mail_wire_size_iov(v2, 0), 0);
+}
+
+/* Pieces are written as one file; the two-step form links one copy into
+ * several mailboxes, each with a name of its own and the right sizes. */
+TEST(maildir_tmp_link_shares_one_copy)
+{
+    char a[4096], b[4096];
+    pathf(a, sizeof a, "%s/a", test_tmpdir());
+    pathf(b, sizeof b, "%s/b", test_tmpdir());
+    REQUIRE(maildir_create(a) == 0 && maildir_create(b) == 0);
+    struct iovec v[] = {{"Return-Path: <x@y>\r\n", 20}, {"Subject: s\n\nbody", 16}};
+    struct maildir_tmp t;
+    REQUIRE(maildir_tmp_write(a, v, 2, &t) == 0);
+    char fa[4096], fb[4096];
+    CHECK_INT(maildir_tmp_link(a, &t, fa, sizeof fa), 0);
+    CHECK_INT(maildir_tmp_link(b, &t, fb, sizeof fb), 0);
+    maildir_tmp_discard(&t);
+    CHECK_INT(count_entries(a, "tmp"), 0);
+    CHECK_INT(count_entries(a, "new"), 1);
+    CHECK_INT(count_entries(b, "new"), 1);
+    struct buf got = BUF_INIT;
+    REQUIRE(read_file(fb, &got, 1000) == 0);
+    CHECK_STR(buf_cstr(&got), "Return-Path: <x@y>\r\nSubject: s\n\nbody");
+    buf_free(&got);
+    uint64_t s = 0, w = 0;
+    CHECK_INT(maildir_name_sizes(strrchr(fa, '/') + 1, &s, &w), 0);
+    CHECK_INT(s, 36);
+    CHECK_INT(w, 36 + 2 + 2);          /* two bare LFs, and a CRLF added at the end */
+    char name[256];
+    CHECK_INT(maildir_deliver_iov(b, v, 2, name, sizeof name), 0);
+    CHECK_INT(count_entries(b, "new"), 2);
+}
