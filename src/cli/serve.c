@@ -25,10 +25,12 @@
 #include "dns/xfrout.h"
 #include "mail/maildir.h"
 #include "mail/mstore.h"
+#include "mail/queue.h"
 #include "net/pool.h"
 #include "net/server.h"
 #include "net/tls.h"
 #include "pop3/server.h"
+#include "smtp/server.h"
 
 static const char usage[] =
     "usage: outpost serve [-c FILE | --data DIR]\n"
@@ -194,6 +196,27 @@ struct runtime {
     struct settings s;
 };
 
+/* The [smtp] section as the SMTP service takes it. */
+static void smtp_settings(const struct settings *s, const char *host, struct smtp_config *out)
+{
+    struct smtp_config sc = {
+        .datadir = s->data_dir,
+        .hostname = host,
+        .default_domain = s->default_domain,
+        .local_domains = s->smtp_local_domains,
+        .aliases = s->smtp_aliases,
+        .catch_all = s->smtp_catch_all,
+        .plaintext = (enum plaintext_policy)s->plaintext,
+        .max_message_size = s->max_message_size,
+        .max_recipients = s->smtp_max_recipients,
+        .idle_ms = s->smtp_idle_timeout,
+        .command_ms = s->smtp_command_timeout,
+        .data_ms = s->smtp_data_timeout,
+        .on_queued = NULL,      /* delivery_kick once outgoing delivery runs */
+    };
+    *out = sc;
+}
+
 static void configure_services(const struct settings *s)
 {
     char host[256];
@@ -208,6 +231,10 @@ static void configure_services(const struct settings *s)
     };
     if (pop3_configure(&pc) < 0)
         log_err("pop3: out of memory applying the configuration");
+    struct smtp_config sc;
+    smtp_settings(s, host, &sc);
+    if (smtp_configure(&sc) < 0)
+        log_err("smtp: cannot apply the configuration");
     struct dns_server_config dc = {
         .udp_payload = s->dns_udp_payload,
         .tcp_idle_ms = s->dns_tcp_idle_timeout,
@@ -338,6 +365,9 @@ static void on_reload(void *arg)
         log_warn("reload: a new data directory takes effect only after a restart");
     if (!same_addrs(&ns.pop3_listen, &rt->s.pop3_listen) ||
         !same_addrs(&ns.pop3_listen_tls, &rt->s.pop3_listen_tls) ||
+        !same_addrs(&ns.smtp_listen, &rt->s.smtp_listen) ||
+        !same_addrs(&ns.smtp_listen_submission, &rt->s.smtp_listen_submission) ||
+        !same_addrs(&ns.smtp_listen_submissions, &rt->s.smtp_listen_submissions) ||
         !same_addrs(&ns.dns_listen, &rt->s.dns_listen))
         log_warn("reload: new listening addresses take effect only after a restart");
     if (ns.workers != rt->s.workers || strcmp(ns.user ? ns.user : "", rt->s.user ? rt->s.user : "") != 0)
@@ -415,6 +445,17 @@ int cmd_serve(int argc, char **argv)
         settings_free(s);
         return EXIT_BADCONF;
     }
+    {
+        char host[256];
+        host_name(s, host, sizeof host);
+        struct smtp_config sc;
+        smtp_settings(s, host, &sc);
+        if (smtp_config_check(&sc, err, sizeof err) < 0) {
+            fprintf(stderr, "%s: [smtp] %s\n", s->config_path ? s->config_path : "config", err);
+            settings_free(s);
+            return EXIT_BADCONF;
+        }
+    }
     server_block_signals();
     if (server_init(s->workers, s->max_connections, s->max_per_ip, s->shutdown_grace) < 0) {
         fprintf(stderr, "outpost: cannot start the event loops\n");
@@ -422,10 +463,13 @@ int cmd_serve(int argc, char **argv)
     }
     configure_services(s);
     if (pop3_listen(&s->pop3_listen, &s->pop3_listen_tls, err, sizeof err) < 0 ||
+        smtp_listen(&s->smtp_listen, &s->smtp_listen_submission, &s->smtp_listen_submissions,
+                    err, sizeof err) < 0 ||
         dns_server_listen(&s->dns_listen, err, sizeof err) < 0) {
         fprintf(stderr, "outpost: %s\n", err);
         server_cleanup();
         pop3_cleanup();
+        smtp_cleanup();
         settings_free(s);
         return 1;
     }
@@ -433,6 +477,7 @@ int cmd_serve(int argc, char **argv)
     if (cli_become_user(s) < 0) {
         server_cleanup();
         pop3_cleanup();
+        smtp_cleanup();
         settings_free(s);
         return 1;
     }
@@ -443,10 +488,30 @@ int cmd_serve(int argc, char **argv)
                 op_strerror(r));
         server_cleanup();
         pop3_cleanup();
+        smtp_cleanup();
         settings_free(s);
         return 1;
     }
     accounts_close(acc);
+    {
+        /* The queue recovers what a crash left before any session starts. */
+        char host[256];
+        host_name(s, host, sizeof host);
+        struct queue_config qc = {
+            .datadir = s->data_dir,
+            .hostname = host,
+            .local_rcpt = smtp_local_rcpt,
+        };
+        if ((r = queue_init(&qc)) < 0) {
+            fprintf(stderr, "outpost: cannot open the mail queue in %s: %s\n", s->data_dir,
+                    op_strerror(r));
+            server_cleanup();
+            pop3_cleanup();
+            smtp_cleanup();
+            settings_free(s);
+            return 1;
+        }
+    }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     pool_start(ncpu > 2 ? (unsigned)ncpu : 2);
     load_zones(s);
@@ -462,6 +527,12 @@ int cmd_serve(int argc, char **argv)
            s->config_path ? s->config_path : "built-in defaults");
     print_service("pop3", &s->pop3_listen, "try: curl pop3://%s/ --user alice@example.test");
     print_service("pop3s", &s->pop3_listen_tls, "try: curl -k pop3s://%s/1 --user alice@example.test");
+    print_service("smtp", &s->smtp_listen,
+                  "try: swaks --server %s --to bob@example.test --from alice@example.test");
+    print_service("subm", &s->smtp_listen_submission,
+                  "try: swaks --server %s --tls --auth PLAIN --auth-user alice@example.test --to bob@example.test");
+    print_service("subms", &s->smtp_listen_submissions,
+                  "try: swaks --server %s --tlsc --auth PLAIN --auth-user alice@example.test --to bob@example.test");
     for (int i = 0; i < s->dns_listen.n; i++) {
         /* dig takes the address and the port apart: "@::1 -p 53". */
         const struct sockaddr_storage *ss = &s->dns_listen.addr[i];
@@ -493,7 +564,9 @@ int cmd_serve(int argc, char **argv)
     dns_catalog_cleanup();
     if (pidfile[0])
         unlink(pidfile);
+    queue_shutdown();
     pop3_cleanup();
+    smtp_cleanup();
     tls_shutdown();
     log_info("stopped");
     settings_free(&rt.s);
