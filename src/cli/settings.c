@@ -49,7 +49,7 @@ const struct cfg_key settings_schema[] = {
 
     {"tls", "cert", CFG_STR, OFF(cert), "cert.pem", 0, 0, NULL,
      "PEM certificate chain, leaf first. Relative to the data directory. "
-     "Reloaded on SIGHUP. Needed only when a service speaking TLS (POP3) is on."},
+     "Reloaded on SIGHUP. Needed only when a service speaking TLS (POP3, SMTP) is on."},
     {"tls", "key", CFG_STR, OFF(key), "key.pem", 0, 0, NULL,
      "PEM private key of the certificate. Relative to the data directory."},
     {"tls", "min_version", CFG_ENUM, OFF(tls_min), "1.2", 0, 0, tls_versions,
@@ -83,6 +83,41 @@ const struct cfg_key settings_schema[] = {
      "A command line (or TLS handshake) that has started must be complete "
      "within this time, however slowly its bytes trickle in; otherwise the "
      "session is closed."},
+
+    {"smtp", "listen", CFG_ADDRS, OFF(smtp_listen), "127.0.0.1:10025", 0, 0, NULL,
+     "Addresses for inbound SMTP (RFC 5321, the MX role: port 25), e.g. "
+     "0.0.0.0:25, [::]:25. Mail only for the local domains, no AUTH, no "
+     "relaying; STARTTLS offered. Empty: none."},
+    {"smtp", "listen_submission", CFG_ADDRS, OFF(smtp_listen_submission), "127.0.0.1:10587", 0, 0, NULL,
+     "Addresses for message submission (RFC 6409, port 587): STARTTLS, then "
+     "AUTH before MAIL; authenticated users may send to any domain. Empty: none."},
+    {"smtp", "listen_submissions", CFG_ADDRS, OFF(smtp_listen_submissions), "127.0.0.1:10465", 0, 0, NULL,
+     "Addresses for submission over implicit TLS (RFC 8314, port 465). Empty: none."},
+    {"smtp", "local_domains", CFG_STR, OFF(smtp_local_domains), "", 0, 0, NULL,
+     "Domains whose mail is delivered here, comma separated. Empty: [mail] "
+     "default_domain plus the domain of every existing account."},
+    {"smtp", "aliases", CFG_STR, OFF(smtp_aliases), "", 0, 0, NULL,
+     "Aliases of local accounts, comma separated: 'postmaster@example.test = "
+     "alice@example.test, sales@example.test = bob@example.test'. An alias wins "
+     "over an account of the same name."},
+    {"smtp", "catch_all", CFG_STR, OFF(smtp_catch_all), "", 0, 0, NULL,
+     "Per local domain, the account that receives mail for unknown users "
+     "there: 'example.test = alice@example.test, ...'. Without one, unknown "
+     "users are refused at RCPT (550 5.1.1)."},
+    {"smtp", "max_recipients", CFG_UINT, OFF(smtp_max_recipients), "100", 1, 100000, NULL,
+     "Recipients per message; beyond it RCPT gets 452 and the client sends "
+     "the rest in another transaction (RFC 5321 section 4.5.3.1.8 asks for at "
+     "least 100)."},
+    {"smtp", "idle_timeout", CFG_DURATION, OFF(smtp_idle_timeout), "5m", 1000, DAY_MS, NULL,
+     "Waiting for the next command this long closes the session with 421 "
+     "(RFC 5321 section 4.5.3.2.7: at least 5 minutes)."},
+    {"smtp", "command_timeout", CFG_DURATION, OFF(smtp_command_timeout), "5m", 1000, DAY_MS, NULL,
+     "A command line (or TLS handshake) that has started must be complete "
+     "within this time, however slowly its bytes come."},
+    {"smtp", "data_timeout", CFG_DURATION, OFF(smtp_data_timeout), "3m", 1000, DAY_MS, NULL,
+     "During DATA or BDAT, the longest wait for more message data (RFC 5321 "
+     "section 4.5.3.2.5: at least 3 minutes). A client that stops sending "
+     "gets 421 and nothing of its message is delivered."},
 
     {"dns", "listen", CFG_ADDRS, OFF(dns_listen), "127.0.0.1:10053", 0, 0, NULL,
      "Addresses for the authoritative DNS service, UDP and TCP on each, e.g. "

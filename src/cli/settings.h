@@ -46,6 +46,12 @@ struct settings {
     unsigned pop3_idle_timeout; /* ms */
     unsigned pop3_command_timeout; /* ms */
 
+    /* [smtp] */
+    struct cfg_addrs smtp_listen, smtp_listen_submission, smtp_listen_submissions;
+    char *smtp_local_domains, *smtp_aliases, *smtp_catch_all;
+    unsigned smtp_max_recipients;
+    unsigned smtp_idle_timeout, smtp_command_timeout, smtp_data_timeout; /* ms */
+
     /* [dns] */
     struct cfg_addrs dns_listen;
     unsigned dns_udp_payload;   /* our EDNS payload size */
@@ -123,11 +129,12 @@ extern const size_t settings_ngroups;
  * data_override (from --data) wins over the file's [server] data.
  * Returns the number of errors, or negative on I/O failure. */
 /* Whether any enabled service speaks TLS (POP3 has STLS on its plain
- * listener too). Without one, no certificate is needed: a DNS-only server
+ * listener too, SMTP STARTTLS on its MX and submission listeners). Without one, no certificate is needed: a DNS-only server
  * starts without [tls] files. */
 static inline bool settings_need_tls(const struct settings *s)
 {
-    return s->pop3_listen.n > 0 || s->pop3_listen_tls.n > 0;
+    return s->pop3_listen.n > 0 || s->pop3_listen_tls.n > 0 || s->smtp_listen.n > 0 ||
+           s->smtp_listen_submission.n > 0 || s->smtp_listen_submissions.n > 0;
 }
 
 int settings_load(struct settings *s, const char *path, const char *data_override,
