@@ -68,6 +68,7 @@ int cli_read_password(char *out, size_t outlen, bool confirm);
 int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_deliver(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_dns(int argc, char **argv);
 

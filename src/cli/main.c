@@ -17,6 +17,7 @@ static const char usage[] =
     "  serve     run the services (with no config: the embedded default in ./var)\n"
     "  user      add, delete, list accounts and change passwords\n"
     "  deliver   deliver a message from standard input into a mailbox\n"
+    "  queue     list, flush or delete messages waiting for other domains\n"
     "  check     validate the configuration and the zone files\n"
     "  dns       DNS service commands: reload the zones of the running server\n"
     "  dig       ask a DNS server a question and print the answer as dig does\n"
@@ -34,6 +35,7 @@ static const struct command commands[] = {
     {"serve", cmd_serve},
     {"user", cmd_user},
     {"deliver", cmd_deliver},
+    {"queue", cmd_queue},
     {"check", cmd_check},
     {"dig", cmd_dig},
     {"dns", cmd_dns},

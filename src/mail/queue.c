@@ -96,14 +96,9 @@ static struct qidx *idx_find(const char *id)
     return NULL;
 }
 
-/* Caller holds g.mu. */
-static int idx_put(const char *id, int64_t next)
+/* Caller holds g.mu; id is not in the index. */
+static int idx_append(const char *id, int64_t next)
 {
-    struct qidx *q = idx_find(id);
-    if (q) {
-        q->next = next;
-        return 0;
-    }
     if (g.n == g.cap) {
         size_t nc = g.cap ? g.cap * 2 : 64;
         struct qidx *nv = realloc(g.v, nc * sizeof *nv);
@@ -112,7 +107,7 @@ static int idx_put(const char *id, int64_t next)
         g.v = nv;
         g.cap = nc;
     }
-    q = &g.v[g.n++];
+    struct qidx *q = &g.v[g.n++];
     memset(q, 0, sizeof *q);
     str_copy(q->id, sizeof q->id, id);
     q->next = next;
@@ -224,32 +219,24 @@ static int scan(bool recover)
         free(nv);
         return r;
     }
-    /* Replace the index, keeping what this process knows better: entries
-     * claimed right now, and their state. */
+    /* Merge into the index rather than replace it: a submit may have
+     * added an entry after readdir passed its name; entries claimed right
+     * now keep what their runner will write. Entries gone from disk stay
+     * until queue_claim() finds them missing. */
     pthread_mutex_lock(&g.mu);
-    for (size_t i = 0; i < g.n; i++) {
-        if (!g.v[i].busy)
-            continue;
-        size_t j;
-        for (j = 0; j < nn && strcmp(nv[j].id, g.v[i].id) != 0; j++)
-            ;
-        if (j == nn) {
-            if (nn == ncap) {
-                struct qidx *t = realloc(nv, (ncap + 1) * sizeof *t);
-                if (!t)
-                    continue;
-                nv = t;
-                ncap++;
-            }
-            nn++;
+    for (size_t j = 0; j < nn && r == 0; j++) {
+        struct qidx *q = idx_find(nv[j].id);
+        if (q) {
+            if (!q->busy)
+                q->next = nv[j].next;
+        } else {
+            r = idx_append(nv[j].id, nv[j].next);
         }
-        nv[j] = g.v[i];
     }
-    free(g.v);
-    g.v = nv;
-    g.n = nn;
-    g.cap = ncap;
     pthread_mutex_unlock(&g.mu);
+    free(nv);
+    if (r < 0)
+        return r;
     return removed;
 }
 
@@ -326,8 +313,9 @@ static int make_id(char id[QUEUE_ID_MAX])
     return 0;
 }
 
-/* Create path exclusively and write the pieces durably. -EEXIST when the
- * name is taken; on other failures nothing is left. */
+/* Create path exclusively and write the pieces, then start their
+ * writeback (fsync comes later, see write_entry). -EEXIST when the name is
+ * taken; on other failures nothing is left. Returns the open fd. */
 static int write_new(const char *path, const struct iovec *iov, int iovcnt)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -336,12 +324,26 @@ static int write_new(const char *path, const struct iovec *iov, int iovcnt)
     int r = 0;
     for (int k = 0; k < iovcnt && r == 0; k++)
         r = write_all(fd, iov[k].iov_base, iov[k].iov_len);
-    if (r == 0 && fsync(fd) < 0)
-        r = -errno;
+    /* Writeback of both files under way before the first fsync waits: the
+     * file system then commits them together instead of one after the
+     * other. A hint only; fsync below is the guarantee. */
+    if (r == 0)
+        (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    if (r < 0) {
+        close(fd);
+        unlink(path);
+        return r;
+    }
+    return fd;
+}
+
+/* fsync and close fd; 0 or -errno (close errors count: NFS reports
+ * ENOSPC/EDQUOT there). */
+static int sync_close(int fd)
+{
+    int r = fsync(fd) < 0 ? -errno : 0;
     if (close(fd) < 0 && r == 0)
         r = -errno;
-    if (r < 0)
-        unlink(path);
     return r;
 }
 
@@ -383,13 +385,28 @@ static int write_entry(const struct queue_envelope *env, const void *data, size_
             (r = qstore_path(envp, sizeof envp, g.datadir, id, ".env")) < 0)
             break;
         struct iovec body = {(void *)data, len};
-        if ((r = write_new(msg, &body, 1)) == -EEXIST)
+        int mfd = write_new(msg, &body, 1);
+        if (mfd == -EEXIST)
             continue;
-        if (r < 0)
+        if (mfd < 0) {
+            r = mfd;
             break;
+        }
         struct iovec ev = {(void *)buf_ptr(&b), buf_len(&b)};
-        if ((r = write_new(envp, &ev, 1)) < 0)
+        int efd = write_new(envp, &ev, 1);
+        r = sync_close(mfd);
+        if (efd < 0) {
+            r = efd;
+        } else {
+            int r2 = sync_close(efd);
+            if (r == 0)
+                r = r2;
+        }
+        if (r < 0) {
+            if (efd >= 0)
+                unlink(envp);
             unlink(msg);
+        }
         break;
     }
     buf_free(&b);
@@ -404,6 +421,19 @@ static void remove_entry(const char *id)
         unlink(path);
     if (qstore_path(path, sizeof path, g.datadir, id, ".msg") == 0)
         unlink(path);
+}
+
+/* A mailbox in use has new/ and tmp/: two stats instead of the mkdir
+ * chain of maildir_create() on every message. */
+static bool maildir_ready(const char *root)
+{
+    char p[4200];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/new", root);
+    if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+        return false;
+    snprintf(p, sizeof p, "%s/tmp", root);
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static void notify_local_success(const struct queue_envelope *env, const void *data, size_t len,
@@ -454,7 +484,7 @@ int queue_submit(const struct queue_envelope *env, const void *data, size_t len,
             goto fail;
         }
         nroots++;
-        if ((r = maildir_create(root)) < 0) {
+        if (!maildir_ready(root) && (r = maildir_create(root)) < 0) {
             log_err("queue %s: cannot create mailbox %s: %s", id, root, op_strerror(r));
             goto fail;
         }
@@ -515,7 +545,7 @@ int queue_submit(const struct queue_envelope *env, const void *data, size_t len,
         maildir_tmp_discard(tmp);
     if (entry) {
         pthread_mutex_lock(&g.mu);
-        if (idx_put(id, now) < 0)
+        if (idx_append(id, now) < 0)
             log_warn("queue %s: no memory for the index; it is found at the next start", id);
         pthread_mutex_unlock(&g.mu);
     }

@@ -644,7 +644,7 @@ TEST(queue_crash_at_any_moment_keeps_the_promise)
             _exit(0);
         }
         close(fds[1]);
-        usleep(5000 + (useconds_t)trial * 25000);
+        usleep(5000 + (useconds_t)trial * 40000);
         kill(pid, SIGKILL);
         int st;
         waitpid(pid, &st, 0);
