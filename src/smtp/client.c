@@ -581,6 +581,7 @@ static void set_all(struct smtp_rcpt *rc, size_t n, int code, const char *diag)
 {
     for (size_t i = 0; i < n; i++) {
         rc[i].code = code;
+        rc[i].local = true;
         str_copy(rc[i].diag, sizeof rc[i].diag, diag);
     }
 }
@@ -590,6 +591,7 @@ static void set_reply(struct smtp_rcpt *rc, const struct smtp_reply *r, const ch
     char line[SMTP_DIAG_MAX];
     reply_line(r, line, sizeof line);
     rc->code = r->code;
+    rc->local = false;
     diagf(rc->diag, sizeof rc->diag, "%s (in reply to %s)", line, step);
 }
 
@@ -601,6 +603,7 @@ static int fail_rest(struct smtp_rcpt *rc, size_t n, const char *step, int e)
     for (size_t i = 0; i < n; i++)
         if (rc[i].code == 0 || rc[i].code / 100 == 2 || rc[i].code == 354) {
             rc[i].code = 0;
+            rc[i].local = true;
             str_copy(rc[i].diag, sizeof rc[i].diag, d);
         }
     return e;

@@ -184,6 +184,8 @@ struct smtp_rcpt {
     int code;                       /* out: the reply that decided (250, 450, 550...);
                                      * 0: the connection failed first (temporary) */
     char diag[SMTP_DIAG_MAX];       /* out: that reply, or what went wrong */
+    bool local;                     /* out: decided here (a refusal before sending,
+                                     * or code 0), not a reply of the server */
 };
 
 struct smtp_message {

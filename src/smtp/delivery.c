@@ -242,16 +242,19 @@ static bool try_addr(struct queue_msg *m, const char *host, const struct sockadd
     bool dsn = smtp_client_ext(c)->flags & SMTP_EXT_DSN;
     for (j = 0; j < k; j++) {
         struct outcome *x = &oc[map[j]];
-        diagf(x->diag, sizeof x->diag, "%s said: %s", where, rc[j].diag);
+        diagf(x->diag, sizeof x->diag, "%s%s %s", where, rc[j].local ? ":" : " said:",
+              rc[j].diag);
         str_copy(x->mta, sizeof x->mta, host);
         if (rc[j].code / 100 == 2) {
             x->st = QUEUE_DELIVERED;
             x->done = true;
-            /* RFC 3461 section 5.2.2.3: a server without DSN cannot pass
-             * NOTIFY=SUCCESS on; the queue reports "relayed" from this. */
+            /* RFC 3461 section 5.2.1: a server with DSN got NOTIFY and
+             * reports success itself; section 5.2.2: one without it cannot,
+             * and a "relayed" notice is due. This note in the diagnostic
+             * marks the second case. */
             if (!dsn && (rc[j].notify & QUEUE_NOTIFY_SUCCESS))
                 diagf(x->diag, sizeof x->diag, "%s said: %s; relayed to a server without DSN",
-                         where, rc[j].diag);
+                      where, rc[j].diag);
         } else if (rc[j].code / 100 == 5) {
             x->st = QUEUE_FAILED;
             x->done = true;

@@ -214,10 +214,17 @@ class PeerSMTP:
 
 class RawPeer:
     """A socket server on (host, port): mode "hang" accepts and stays silent,
-    "garbage" answers every connection with bytes that are not SMTP."""
+    "garbage" answers every connection with bytes that are not SMTP, and
+    "script" speaks just enough SMTP to record the exact command lines a
+    client sends (for parameters aiosmtpd refuses, such as DSN's): its EHLO
+    offers `extensions`, or is refused with 502 when extensions is None (so
+    the client falls back to HELO)."""
 
-    def __init__(self, host, port, mode):
+    def __init__(self, host, port, mode, extensions=()):
         self.mode = mode
+        self.extensions = extensions
+        self.lines = []             # every command line received, without CRLF
+        self.bodies = []            # message data as received (stuffed), per DATA
         self.connections = 0
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -241,7 +248,46 @@ class RawPeer:
                     c.sendall(b"HELLO? this is not an SMTP server\r\n")
                 except OSError:
                     pass
+            elif self.mode == "script":
+                threading.Thread(target=self._script, args=(c,), daemon=True).start()
             self.held.append(c)
+
+    def _script(self, c):
+        c.settimeout(10)
+        f = c.makefile("rb")
+        try:
+            c.sendall(b"220 script.peer.test ESMTP\r\n")
+            for _ in range(1000):
+                line = f.readline(4096)
+                if not line:
+                    return
+                line = line.rstrip(b"\r\n")
+                self.lines.append(line.decode("utf-8", "replace"))
+                verb = line[:4].upper()
+                if verb == b"EHLO":
+                    if self.extensions is None:
+                        c.sendall(b"502 5.5.1 EHLO not implemented\r\n")
+                        continue
+                    ext = ["script.peer.test"] + list(self.extensions)
+                    out = "".join("250-%s\r\n" % e for e in ext[:-1]) + "250 %s\r\n" % ext[-1]
+                    c.sendall(out.encode())
+                elif verb == b"DATA":
+                    c.sendall(b"354 go ahead\r\n")
+                    body = b""
+                    while not body.endswith(b"\r\n.\r\n") and body != b".\r\n":
+                        chunk = f.readline(65536)
+                        if not chunk:
+                            return
+                        body += chunk
+                    self.bodies.append(body)
+                    c.sendall(b"250 2.0.0 taken\r\n")
+                elif verb == b"QUIT":
+                    c.sendall(b"221 2.0.0 bye\r\n")
+                    return
+                else:
+                    c.sendall(b"250 2.0.0 ok\r\n")
+        except OSError:
+            return
 
     def stop(self):
         self.stopping = True

@@ -96,7 +96,7 @@ def peers(tmp_path):
     def make(host, **kw):
         p = kw.pop("raw", None)
         if p:
-            peer = RawPeer(host, kw["port"], p)
+            peer = RawPeer(host, kw["port"], p, extensions=kw.get("extensions", ()))
         else:
             peer = PeerSMTP(tmp_path, host, **kw)
         started.append(peer)
@@ -320,3 +320,42 @@ def test_stop_during_a_hanging_delivery(sender, peers):
     # Well within the 60 s the runner would otherwise wait.
     assert srv.stop(timeout=15) == 0
     assert "carol@stuck.remote.test" in queue_list(srv)
+
+
+def test_dsn_parameters_passed_on(sender, peers):
+    """A server offering DSN (RFC 3461) gets RET, ENVID, NOTIFY and ORCPT, with
+    ENVID and ORCPT in xtext; SIZE and BODY as declared."""
+    srv = sender()
+    peer = peers("127.0.0.6", raw="script", port=srv.peer_port,
+                 extensions=("PIPELINING", "DSN", "8BITMIME", "SIZE 100000"))
+    submit(srv, ["carol@remote.test"], msg=MESSAGE.replace(b"Last", "Lätzt".encode()),
+           mail_options=["BODY=8BITMIME", "RET=HDRS", "ENVID=env+2Bid"],
+           rcpt_options=["NOTIFY=SUCCESS,DELAY", "ORCPT=rfc822;carol+2Bx@remote.test"])
+    wait_for(lambda: peer.bodies, what="the message at the scripted peer")
+    mail = [ln for ln in peer.lines if ln.upper().startswith("MAIL FROM")]
+    rcpt = [ln for ln in peer.lines if ln.upper().startswith("RCPT TO")]
+    assert len(mail) == 1 and len(rcpt) == 1
+    words = mail[0].split()
+    assert "MAIL" in words[0] and "<alice@example.test>" in mail[0]
+    assert "BODY=8BITMIME" in words and "RET=HDRS" in words and "ENVID=env+2Bid" in words
+    assert any(w.startswith("SIZE=") for w in words)
+    rwords = rcpt[0].split()
+    assert "NOTIFY=SUCCESS,DELAY" in rwords
+    assert "ORCPT=rfc822;carol+2Bx@remote.test" in rwords
+    # The body as sent: stuffed, the final dot.
+    body = peer.bodies[0]
+    assert b"\r\n..A line that starts with a dot.\r\n...Two dots.\r\n..\r\n" in body
+    assert body.endswith("Lätzt line.\r\n.\r\n".encode())
+
+
+def test_helo_when_ehlo_is_refused(sender, peers):
+    """RFC 5321 section 3.2: EHLO refused with 5xx, HELO then, no extensions
+    used (no pipelining, no parameters on MAIL)."""
+    srv = sender()
+    peer = peers("127.0.0.6", raw="script", port=srv.peer_port, extensions=None)
+    submit(srv, ["carol@remote.test"])
+    wait_for(lambda: peer.bodies, what="the message at the scripted peer")
+    verbs = [ln.split()[0].upper() for ln in peer.lines if ln]
+    assert verbs[:2] == ["EHLO", "HELO"]
+    mail = [ln for ln in peer.lines if ln.upper().startswith("MAIL FROM")]
+    assert mail == ["MAIL FROM:<alice@example.test>"]
