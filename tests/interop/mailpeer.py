@@ -218,7 +218,8 @@ class RawPeer:
     "script" speaks just enough SMTP to record the exact command lines a
     client sends (for parameters aiosmtpd refuses, such as DSN's): its EHLO
     offers `extensions`, or is refused with 502 when extensions is None (so
-    the client falls back to HELO)."""
+    the client falls back to HELO); STARTTLS, when the client sends it, is
+    answered 220 and followed by bytes that are no TLS handshake."""
 
     def __init__(self, host, port, mode, extensions=()):
         self.mode = mode
@@ -281,6 +282,11 @@ class RawPeer:
                         body += chunk
                     self.bodies.append(body)
                     c.sendall(b"250 2.0.0 taken\r\n")
+                elif line.upper() == b"STARTTLS":
+                    # Agree, then break the handshake: what follows is not TLS.
+                    c.sendall(b"220 2.0.0 ready\r\n")
+                    c.sendall(b"this is not a TLS record\r\n")
+                    return
                 elif verb == b"QUIT":
                     c.sendall(b"221 2.0.0 bye\r\n")
                     return

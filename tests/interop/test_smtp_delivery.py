@@ -359,3 +359,20 @@ def test_helo_when_ehlo_is_refused(sender, peers):
     assert verbs[:2] == ["EHLO", "HELO"]
     mail = [ln for ln in peer.lines if ln.upper().startswith("MAIL FROM")]
     assert mail == ["MAIL FROM:<alice@example.test>"]
+
+
+def test_failed_tls_handshake_falls_back_to_plaintext(sender, peers):
+    """Opportunistic TLS: a handshake that fails after STARTTLS's 220 leaves
+    the connection unusable (RFC 3207 section 4.1); the runner connects
+    again without STARTTLS and delivers."""
+    srv = sender()
+    peer = peers("127.0.0.6", raw="script", port=srv.peer_port,
+                 extensions=("PIPELINING", "STARTTLS"))
+    submit(srv, ["carol@remote.test"])
+    wait_for(lambda: peer.bodies, what="the message at the scripted peer")
+    assert peer.connections == 2
+    verbs = [ln.split()[0].upper() for ln in peer.lines if ln]
+    assert verbs.count("STARTTLS") == 1
+    log = srv.stderr_text()
+    assert "TLS handshake" in log and "connecting again without TLS" in log
+    assert "<carol@remote.test> via mx2.remote.test[127.0.0.6]: 250" in log
