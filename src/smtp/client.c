@@ -264,6 +264,7 @@ struct smtp_client {
     struct smtp_ext ext;
     struct smtp_timeouts t;
     bool broken;                /* a transaction failed midway: no QUIT */
+    char tls_err[160];          /* OpenSSL's reason for the last TLS failure */
     char tls[96];
     char peer[300];             /* for logs: "name[addr]" */
 };
@@ -309,6 +310,9 @@ static int tls_wait(struct smtp_client *c, int ret, int64_t deadline)
         return OP_E_CLOSED;
     if (e == SSL_ERROR_SYSCALL && ret == 0)
         return OP_E_CLOSED;
+    unsigned long code = ERR_peek_last_error();
+    if (code)
+        ERR_error_string_n(code, c->tls_err, sizeof c->tls_err);
     ERR_clear_error();
     return OP_E_TLS;
 }
@@ -538,7 +542,8 @@ enum smtp_open_result smtp_client_open(struct smtp_client **out, const struct so
                 return SMTP_OPEN_FAILED;
             }
             if ((e = starttls(c, o)) < 0) {
-                diagf(diag, diaglen, "TLS handshake: %s", err_text(e));
+                diagf(diag, diaglen, "TLS handshake: %s%s%s", err_text(e),
+                      c->tls_err[0] ? ": " : "", c->tls_err);
                 client_free(c);
                 return e == -ECANCELED ? SMTP_OPEN_FAILED : SMTP_OPEN_TLS_FAILED;
             }
