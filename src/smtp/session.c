@@ -71,6 +71,7 @@ struct session {
     bool has_envid;
     struct queue_rcpt *rcpts;
     size_t nrcpts, rcap;
+    unsigned accepted;                  /* RCPTs answered 250 (duplicates too) */
     bool any_remote;
     struct buf msg;                     /* Received: header, then the body */
     struct smtp_body body;
@@ -142,6 +143,7 @@ static void clear_transaction(struct session *s)
     free(s->rcpts);
     s->rcpts = NULL;
     s->nrcpts = s->rcap = 0;
+    s->accepted = 0;
     buf_free(&s->msg);
 }
 
@@ -283,6 +285,7 @@ static void rcpt_done(void *arg)
         if (!add_rcpt(s, local ? s->resolved : addr, local, cmd)) {
             reply(s, "452 4.3.1 Insufficient system storage");
         } else {
+            s->accepted++;
             enter_state(s, ST_RCPT);
             reply(s, "250 2.1.5 Ok");
         }
@@ -294,7 +297,7 @@ static void rcpt_done(void *arg)
 
 static void cmd_rcpt(struct session *s, struct smtp_cmd *cmd)
 {
-    if (s->nrcpts >= s->live->max_recipients) {
+    if (s->accepted >= s->live->max_recipients) {
         /* RFC 5321 4.5.3.1.10: 452 and the client sends the rest later. */
         reply(s, "452 4.5.3 Error: too many recipients");
         return;
