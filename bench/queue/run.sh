@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/queue/run.sh BINARY - queue_submit() throughput on this machine's
 # disk: 10 threads, 1 KiB messages, local delivery, remote queueing, both;
-# then 1 thread for comparison (what group commit buys). Not asserted.
+# then local delivery with 1, 2 and 32 threads (what group commit buys:
+# concurrent fsyncs share journal commits). Not asserted.
 set -e
 bin=${1:-build/release/queue-bench}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/outpost-queue-bench.XXXXXX")
@@ -9,4 +10,6 @@ trap 'rm -rf "$dir"' EXIT
 for mode in local remote both; do
     "$bin" "$dir/$mode" 10 2000 1024 "$mode"
 done
-"$bin" "$dir/single" 1 500 1024 local
+for t in 1 2 32; do
+    "$bin" "$dir/t$t" "$t" $((t * 100 < 2000 ? t * 200 : 3200)) 1024 local
+done

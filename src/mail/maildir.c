@@ -245,11 +245,13 @@ uint64_t mail_wire_size_iov(const struct iovec *iov, int iovcnt)
     return n;
 }
 
-int maildir_tmp_write(const char *root, const struct iovec *iov, int iovcnt,
+int maildir_tmp_begin(const char *root, const struct iovec *iov, int iovcnt,
                       struct maildir_tmp *t)
 {
     char unique[256];
     int fd = -1, r = -EEXIST;
+    t->fd = -1;
+    t->path[0] = '\0';
     host_part(t->host, sizeof t->host);
     for (int i = 0; i < UNIQUE_TRIES && fd < 0; i++) {
         if ((r = unique_name(unique, sizeof unique, t->host)) < 0)
@@ -259,25 +261,50 @@ int maildir_tmp_write(const char *root, const struct iovec *iov, int iovcnt,
         fd = open(t->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, MESSAGE_MODE);
         r = fd < 0 ? -errno : 0;
         if (r < 0 && r != -EEXIST)
-            return r;
+            break;
     }
-    if (fd < 0)
+    if (fd < 0) {
+        t->path[0] = '\0';
         return r;
+    }
     t->size = 0;
     for (int k = 0; k < iovcnt; k++)
         t->size += iov[k].iov_len;
     t->wire = mail_wire_size_iov(iov, iovcnt);
     r = writev_all(fd, iov, iovcnt);
-    if (r == 0 && fsync(fd) < 0)
-        r = -errno;
+    if (r < 0) {
+        close(fd);
+        unlink(t->path);
+        t->path[0] = '\0';
+        return r;
+    }
+    /* Writeback under way now, so that a caller's other files fsync'ed
+     * before maildir_tmp_end() share the journal commit with this one. A
+     * hint only: maildir_tmp_end()'s fsync is the guarantee. */
+    (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    t->fd = fd;
+    return 0;
+}
+
+int maildir_tmp_end(struct maildir_tmp *t)
+{
+    int r = fsync(t->fd) < 0 ? -errno : 0;
     /* Some file systems (NFS) report ENOSPC/EDQUOT only at close. */
-    if (close(fd) < 0 && r == 0)
+    if (close(t->fd) < 0 && r == 0)
         r = -errno;
+    t->fd = -1;
     if (r < 0) {
         unlink(t->path);
         t->path[0] = '\0';
     }
     return r;
+}
+
+int maildir_tmp_write(const char *root, const struct iovec *iov, int iovcnt,
+                      struct maildir_tmp *t)
+{
+    int r = maildir_tmp_begin(root, iov, iovcnt, t);
+    return r < 0 ? r : maildir_tmp_end(t);
 }
 
 /* Give the file at tmp a name in new/. link() refuses to replace an
@@ -317,6 +344,10 @@ int maildir_tmp_link(const char *root, const struct maildir_tmp *t, char *final,
 
 void maildir_tmp_discard(struct maildir_tmp *t)
 {
+    if (t->fd >= 0) {
+        close(t->fd);
+        t->fd = -1;
+    }
     /* tmp/ is not fsync'ed: a leftover name there after a crash is
      * harmless (readers ignore tmp/; maildir_clean_tmp() removes it). */
     if (t->path[0] && unlink(t->path) < 0 && errno != ENOENT)

@@ -44,6 +44,7 @@ int maildir_deliver_iov(const char *root, const struct iovec *iov, int iovcnt,
  * links in new/ stay). On failure nothing is left behind. */
 struct maildir_tmp {
     char path[4096];        /* root/tmp/<unique> */
+    int fd;                 /* open between maildir_tmp_begin() and _end(), else -1 */
     char host[72];          /* host part of names */
     uint64_t size, wire;    /* the S= and W= values */
 };
@@ -51,6 +52,14 @@ int  maildir_tmp_write(const char *root, const struct iovec *iov, int iovcnt,
                        struct maildir_tmp *t);
 int  maildir_tmp_link(const char *root, const struct maildir_tmp *t, char *final, size_t finallen);
 void maildir_tmp_discard(struct maildir_tmp *t);
+/* maildir_tmp_write() in two halves, so a caller can have the writeback of
+ * several files under way before the first fsync waits (they then share a
+ * journal commit): _begin() writes and leaves t->fd open, _end() fsyncs
+ * and closes it (on failure the tmp file is removed). maildir_tmp_discard()
+ * also closes a file left open. */
+int  maildir_tmp_begin(const char *root, const struct iovec *iov, int iovcnt,
+                       struct maildir_tmp *t);
+int  maildir_tmp_end(struct maildir_tmp *t);
 
 /* Remove files in root/tmp/ last changed more than max_age_s seconds before
  * now: leftovers of deliveries cut short by a crash (the Maildir convention

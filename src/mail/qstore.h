@@ -32,7 +32,8 @@ int  qstore_lock(const char *datadir, const char *id);
 /* Remove <id>.env then <id>.msg and fsync the directory: once the
  * envelope is gone the entry is gone (a lone .msg is a leftover). */
 int  qstore_remove(const char *datadir, const char *id);
-/* Touch the marker file a running server watches (flush, delete). */
+/* Change the marker file a running server watches (flush, delete): one
+ * byte appended (size and mtime change). */
 int  qstore_poke(const char *datadir);
 
 #endif

@@ -10,8 +10,9 @@
  *               remote recipients; written once by queue_submit, then
  *               replaced atomically (<id>.env.tmp.* + rename) by the lease
  *               holder; its presence is what makes the entry exist
- *   flush       marker: its mtime changes when `outpost queue flush` or
- *               `delete` changed the queue behind a running server's back
+ *   flush       marker: a byte is appended (size and mtime change) when
+ *               `outpost queue flush` or `delete` changed the queue behind
+ *               a running server's back
  *
  * IDs are 8 hex digits of the arrival second, 5 of the microsecond and 6
  * random ones; the .msg file is created O_EXCL, so an ID is never reused,
@@ -20,8 +21,9 @@
  * queue_submit, in an order where a crash at any point either leaves
  * nothing that counts or everything (RFC 5321 section 6.1):
  *   1. the message with "Return-Path:" prepended, once, in the first local
- *      recipient's tmp/, fsync'ed;
- *   2. <id>.msg and <id>.env written (O_EXCL) and fsync'ed;
+ *      recipient's tmp/;
+ *   2. <id>.msg and <id>.env written (O_EXCL); all three files' writeback
+ *      started, then each fsync'ed (they share one journal commit);
  *   3. the tmp file hard-linked into each local recipient's new/ (so n
  *      mailboxes share one copy);
  *   4. each new/ and queue/ fsync'ed: only now is 0 returned.
@@ -82,7 +84,8 @@ static struct {
     char datadir[4096], qdir[4096], hostname[256];
     struct qidx *v;
     size_t n, cap;
-    struct timespec marker;           /* last seen mtime of the flush marker */
+    struct timespec marker_mtime;     /* the flush marker as last seen */
+    off_t marker_size;
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- the in-memory index -------------------------------------------------- */
@@ -240,15 +243,22 @@ static int scan(bool recover)
     return removed;
 }
 
-/* The marker's mtime, or zero when it does not exist. */
-static struct timespec marker_time(void)
+/* The marker's state (mtime, size), or zeros when it does not exist. */
+struct marker {
+    struct timespec mtime;
+    off_t size;
+};
+
+static struct marker marker_state(void)
 {
     char path[4096];
     struct stat st;
-    struct timespec t = {0, 0};
-    if (qstore_path(path, sizeof path, g.datadir, QSTORE_MARKER, "") == 0 && stat(path, &st) == 0)
-        t = st.st_mtim;
-    return t;
+    struct marker m = {{0, 0}, 0};
+    if (qstore_path(path, sizeof path, g.datadir, QSTORE_MARKER, "") == 0 && stat(path, &st) == 0) {
+        m.mtime = st.st_mtim;
+        m.size = st.st_size;
+    }
+    return m;
 }
 
 int queue_init(const struct queue_config *cfg)
@@ -276,7 +286,9 @@ int queue_init(const struct queue_config *cfg)
     path_dirname(g.qdir, parent, sizeof parent);
     if ((r = fsync_dir(parent)) < 0)
         return r;
-    g.marker = marker_time();
+    struct marker mk = marker_state();
+    g.marker_mtime = mk.mtime;
+    g.marker_size = mk.size;
     if ((r = scan(true)) < 0)
         return r;
     if (r > 0)
@@ -499,12 +511,10 @@ int queue_submit(const struct queue_envelope *env, const void *data, size_t len,
             goto fail;
         }
         tmp->path[0] = '\0';
-        if ((r = maildir_tmp_write(roots[0], iov, 2, tmp)) < 0)
+        tmp->fd = -1;
+        /* Written now, fsync'ed after the queue files' (one commit). */
+        if ((r = maildir_tmp_begin(roots[0], iov, 2, tmp)) < 0)
             goto fail;
-        /* 3 comes after 2, but a second copy for a mailbox on another file
-         * system must exist before anything is published: link now into
-         * every new/ (not durable, invisible to nobody but harmless: it is
-         * taken back below on failure). */
     }
     /* 2. The queue entry. */
     if (nremote) {
@@ -512,6 +522,8 @@ int queue_submit(const struct queue_envelope *env, const void *data, size_t len,
             goto fail;
         entry = true;
     }
+    if (tmp && (r = maildir_tmp_end(tmp)) < 0)
+        goto fail;
     /* 3. Publish into each new/. */
     for (size_t k = 0; k < nroots; k++) {
         r = maildir_tmp_link(roots[k], tmp, finals[k], 4096);
@@ -617,9 +629,14 @@ static int send_dsn(const struct dsn_report *rep, bool body_8bit, const char *fo
     rc.local = loc > 0;
     /* The notification itself asks for nothing (RFC 3461 section 6.2). */
     rc.notify = QUEUE_NOTIFY_NEVER;
+    /* A UTF-8 address (RFC 6531) needs SMTPUTF8 on the way; the returned
+     * original may carry 8-bit text. */
+    bool utf8 = false;
+    for (const unsigned char *p = (const unsigned char *)rep->to; *p; p++)
+        utf8 = utf8 || *p >= 0x80;
     struct queue_envelope env = {
         .sender = "", .rcpts = &rc, .nrcpts = 1, .ret = QUEUE_RET_HDRS,
-        .body_8bit = body_8bit, .client = "[local notification]",
+        .body_8bit = body_8bit || utf8, .smtputf8 = utf8, .client = "[local notification]",
     };
     char id[QUEUE_ID_MAX];
     r = queue_submit(&env, buf_ptr(&b), buf_len(&b), id);
@@ -762,10 +779,12 @@ int queue_claim(time_t now, struct queue_msg **out, unsigned *wait_s)
     if (!g.ready)
         return -EINVAL;
     /* A flush or delete from `outpost queue`: one stat per call tells. */
-    struct timespec mt = marker_time();
+    struct marker mk = marker_state();
     pthread_mutex_lock(&g.mu);
-    bool changed = mt.tv_sec != g.marker.tv_sec || mt.tv_nsec != g.marker.tv_nsec;
-    g.marker = mt;
+    bool changed = mk.mtime.tv_sec != g.marker_mtime.tv_sec ||
+                   mk.mtime.tv_nsec != g.marker_mtime.tv_nsec || mk.size != g.marker_size;
+    g.marker_mtime = mk.mtime;
+    g.marker_size = mk.size;
     pthread_mutex_unlock(&g.mu);
     if (changed) {
         int r = scan(false);
@@ -889,9 +908,11 @@ int queue_release(struct queue_msg *m, time_t now)
     /* The outcome into the entry; what changed now decides the reports. */
     size_t nreport = 0;
     struct dsn_rcpt *dr = calloc(e->nrcpts ? e->nrcpts : 1, sizeof *dr);
+    size_t *ridx = calloc(e->nrcpts ? e->nrcpts : 1, sizeof *ridx);
     char (*stat)[16] = calloc(e->nrcpts ? e->nrcpts : 1, sizeof *stat);
-    if (!dr || !stat) {
+    if (!dr || !stat || !ridx) {
         free(dr);
+        free(ridx);
         free(stat);
         unbusy(m->id, (int64_t)now + 1, false);
         claim_free(c);
@@ -911,6 +932,7 @@ int queue_release(struct queue_msg *m, time_t now)
             str_copy(q->remote_mta, sizeof q->remote_mta, c->mta[i] ? c->mta[i] : "");
             q->last_attempt = now;
         }
+        ridx[nreport] = i;
         struct dsn_rcpt *d = &dr[nreport];
         *d = (struct dsn_rcpt){.orcpt = q->s.r.orcpt, .addr = q->s.r.addr, .remote_mta = q->remote_mta,
                                .diag = q->s.last_error, .last_attempt = (time_t)q->last_attempt};
@@ -980,15 +1002,25 @@ int queue_release(struct queue_msg *m, time_t now)
     } else if (nreport > 0) {
         log_info("queue %s: no notification: the sender is the null sender", m->id);
     }
-    free(dr);
-    free(stat);
-    if (r < 0) {
-        log_err("queue %s: notification not sent (%s); the message stays as it was", m->id,
-                op_strerror(r));
-        unbusy(m->id, (int64_t)now + g.cfg.retry_min_s, false);
-        claim_free(c);
-        return r;
+    bool report_failed = r < 0;
+    if (report_failed) {
+        /* Record the deliveries anyway (repeating them would duplicate
+         * mail), but keep the failed recipients pending with their error:
+         * the next attempt fails them again and retries the report. */
+        log_err("queue %s: notification to <%s> not sent (%s); tried again at the next attempt",
+                m->id, e->sender, op_strerror(r));
+        for (size_t k = 0; k < nreport; k++)
+            if (dr[k].action == DSN_FAILED) {
+                e->rcpts[ridx[k]].s.state = QUEUE_PENDING;
+                any_pending = true;
+            }
+        if (any_delay)
+            e->warned = false;
+        r = 0;
     }
+    free(dr);
+    free(ridx);
+    free(stat);
     int64_t next = 0;
     if (!any_pending) {
         r = qstore_remove(g.datadir, m->id);
@@ -1001,6 +1033,10 @@ int queue_release(struct queue_msg *m, time_t now)
         /* The expiry bounce goes out on time, not an interval later. */
         if (next > expires)
             next = expires;
+        /* Not at once again when only the report is missing (a full disk
+         * would make the runner spin). */
+        if (report_failed && next < (int64_t)now + g.cfg.retry_min_s)
+            next = (int64_t)now + g.cfg.retry_min_s;
         e->next_attempt = next;
         r = qstore_write(g.datadir, m->id, e);
         if (r == 0)

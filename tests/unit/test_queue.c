@@ -412,6 +412,46 @@ TEST(queue_permanent_failure_bounces_to_local_sender)
     queue_shutdown();
 }
 
+/* The report cannot be submitted (the sender's mailbox is broken): the
+ * delivery is recorded, the failed recipient stays pending, and the next
+ * attempt sends the report. */
+TEST(queue_report_failure_keeps_deliveries_retries_report)
+{
+    const char *dd = start();
+    REQUIRE(dd);
+    char box[4096];
+    REQUIRE(mstore_root(dd, "alice" LOCAL_DOMAIN, box, sizeof box) == 0);
+    char parent[4096];
+    path_dirname(box, parent, sizeof parent);
+    REQUIRE(mkdir_p(parent, 0700) == 0);
+    REQUIRE(write_file_atomic(box, "not a mailbox", 13, 0600) == 0);
+    struct queue_rcpt rc[] = {rcpt("x@far.test", false, 0), rcpt("y@far.test", false, 0)};
+    char id[QUEUE_ID_MAX];
+    REQUIRE(submit("alice" LOCAL_DOMAIN, rc, 2, msg1, id) == 0);
+    struct queue_msg *m;
+    unsigned w;
+    time_t now = time(NULL);
+    REQUIRE(queue_claim(now, &m, &w) == 1);
+    queue_rcpt_result(m, 0, QUEUE_DELIVERED, "250 ok", "mx.far.test");
+    queue_rcpt_result(m, 1, QUEUE_FAILED, "550 5.1.1 no such user", "mx.far.test");
+    CHECK_INT(queue_release(m, now), 0);
+    struct qentry e;
+    REQUIRE(qstore_read(dd, id, &e) == 0);
+    CHECK_INT(e.rcpts[0].s.state, QUEUE_DELIVERED);
+    CHECK_INT(e.rcpts[1].s.state, QUEUE_PENDING);
+    CHECK_STR(e.rcpts[1].s.last_error, "550 5.1.1 no such user");
+    CHECK(e.next_attempt >= now + 60);
+    qentry_free(&e);
+    REQUIRE(unlink(box) == 0);
+    REQUIRE(queue_claim(now + 60, &m, &w) == 1);
+    CHECK_INT(m->rcpts[0].state, QUEUE_DELIVERED);          /* not sent again */
+    queue_rcpt_result(m, 1, QUEUE_FAILED, "550 5.1.1 no such user", "mx.far.test");
+    CHECK_INT(queue_release(m, now + 60), 0);
+    CHECK_INT(count_queue(dd), 0);
+    CHECK_INT(count_new(dd, "alice" LOCAL_DOMAIN), 1);
+    queue_shutdown();
+}
+
 TEST(queue_null_sender_is_never_bounced)
 {
     const char *dd = start();
