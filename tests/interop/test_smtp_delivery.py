@@ -28,7 +28,7 @@ import threading
 
 import pytest
 
-from conftest import free_dns_port, free_port, insecure_tls_context
+from conftest import free_dns_port, insecure_tls_context
 from mailpeer import (PeerSMTP, RawPeer, free_port_on, maildir_messages, queue_flush,
                       queue_list, strip_trace, wait_for, zone)
 
@@ -65,18 +65,13 @@ def sender(outpost_factory):
     peer_port = free_port_on(*PEERS)
 
     def make(extra=None, start=True):
-        sub, mx = free_port(), free_port()
         config = {
-            ("smtp", "listen"): "127.0.0.1:%d" % mx,
-            ("smtp", "listen_submission"): "127.0.0.1:%d" % sub,
-            ("smtp", "listen_submissions"): "",
             ("queue", "smtp_port"): str(peer_port),
             ("queue", "smtp_timeout"): "3s",
             ("queue", "connect_timeout"): "2s",
         }
         config.update(extra or {})
         srv = outpost_factory(config=config, start=False)
-        srv.submission_port = sub
         srv.peer_port = peer_port
         srv.add_zone("remote.test", zone("remote.test", ZONE))
         if ("queue", "resolver") not in config:
