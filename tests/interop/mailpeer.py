@@ -219,11 +219,13 @@ class RawPeer:
     client sends (for parameters aiosmtpd refuses, such as DSN's): its EHLO
     offers `extensions`, or is refused with 502 when extensions is None (so
     the client falls back to HELO); STARTTLS, when the client sends it, is
-    answered 220 and followed by bytes that are no TLS handshake."""
+    answered 220 and followed by bytes that are no TLS handshake (or, with
+    inject, by a second reply in the same packet)."""
 
-    def __init__(self, host, port, mode, extensions=()):
+    def __init__(self, host, port, mode, extensions=(), inject=False):
         self.mode = mode
         self.extensions = extensions
+        self.inject = inject
         self.lines = []             # every command line received, without CRLF
         self.bodies = []            # message data as received (stuffed), per DATA
         self.connections = 0
@@ -283,6 +285,11 @@ class RawPeer:
                     self.bodies.append(body)
                     c.sendall(b"250 2.0.0 taken\r\n")
                 elif line.upper() == b"STARTTLS":
+                    if self.inject:
+                        # A reply smuggled behind the 220, in the same
+                        # packet: it would be read as if it came over TLS.
+                        c.sendall(b"220 2.0.0 ready\r\n250 2.0.0 injected\r\n")
+                        continue
                     # Agree, then break the handshake: what follows is not TLS.
                     c.sendall(b"220 2.0.0 ready\r\n")
                     c.sendall(b"this is not a TLS record\r\n")

@@ -91,7 +91,8 @@ def peers(tmp_path):
     def make(host, **kw):
         p = kw.pop("raw", None)
         if p:
-            peer = RawPeer(host, kw["port"], p, extensions=kw.get("extensions", ()))
+            peer = RawPeer(host, kw["port"], p, extensions=kw.get("extensions", ()),
+                           inject=kw.get("inject", False))
         else:
             peer = PeerSMTP(tmp_path, host, **kw)
         started.append(peer)
@@ -371,3 +372,18 @@ def test_failed_tls_handshake_falls_back_to_plaintext(sender, peers):
     log = srv.stderr_text()
     assert "TLS handshake" in log and "connecting again without TLS" in log
     assert "<carol@remote.test> via mx2.remote.test[127.0.0.6]: 250" in log
+
+
+def test_reply_injected_after_starttls_is_refused(sender, peers):
+    """Bytes behind STARTTLS's 220 would pass for TLS-protected replies (the
+    STARTTLS command-injection class of flaw): the connection is dropped,
+    nothing is sent, the message stays queued."""
+    srv = sender()
+    peer = peers("127.0.0.6", raw="script", port=srv.peer_port,
+                 extensions=("PIPELINING", "STARTTLS"), inject=True)
+    submit(srv, ["carol@remote.test"])
+    listing = wait_for(lambda: (lambda t: "data after the 220" in t and t)(queue_list(srv)),
+                       what="the refusal in queue list")
+    assert "carol@remote.test" in listing
+    assert not any(ln.upper().startswith("MAIL") for ln in peer.lines)
+    assert not peer.bodies
