@@ -88,6 +88,12 @@ static int lookup(const struct dns_name *name, uint16_t qtype, uint8_t *resp, si
     int last = -ETIMEDOUT;
     diagf(why, whylen, "no resolver answered");
     for (size_t i = 0; i < g.cfg.nresolvers; i++) {
+        /* A stopping server asks no more (a query itself is bounded by
+         * its tries). */
+        if (stopping_now()) {
+            diagf(why, whylen, "shutting down");
+            return -ECANCELED;
+        }
         struct dns_reply r;
         int e = dns_client_query(&g.cfg.resolvers[i], name, qtype, DNS_CLASS_IN, &o, resp, cap, &r);
         if (e < 0) {
@@ -323,7 +329,9 @@ static void deliver_domain(struct queue_msg *m, const char *domain, struct outco
     }
     char why[128];
     size_t len;
-    if (lookup(&dn, DNS_TYPE_MX, resp, DNS_MSG_MAX, &len, why, sizeof why) < 0) {
+    int e = lookup(&dn, DNS_TYPE_MX, resp, DNS_MSG_MAX, &len, why, sizeof why);
+    if (e < 0) {
+        *cancelled = e == -ECANCELED;
         diagf(d, sizeof d, "MX lookup for %s: %s", domain, why);
         log_info("delivery %s: %s", m->id, d);
         set_all(oc, n, QUEUE_PENDING, d, NULL);
@@ -357,6 +365,10 @@ static void deliver_domain(struct queue_msg *m, const char *domain, struct outco
     }
     for (size_t h = 0; h < nh && pending(oc, n) && !*cancelled; h++) {
         int na = host_addrs(&hosts[h].name, addrs, 2 * MX_ADDR_MAX, why, sizeof why);
+        if (stopping_now()) {
+            *cancelled = true;
+            break;
+        }
         if (na <= 0) {
             diagf(d, sizeof d, "address lookup for %s: %s", hosts[h].text,
                      na < 0 ? why : "no address (A/AAAA)");
