@@ -424,6 +424,18 @@ static bool same_addrs(const struct cfg_addrs *a, const struct cfg_addrs *b)
     return true;
 }
 
+/* The queue and its runners keep the [queue] settings they started with. */
+static bool queue_settings_differ(const struct settings *a, const struct settings *b)
+{
+    return strcmp(a->queue_resolver ? a->queue_resolver : "",
+                  b->queue_resolver ? b->queue_resolver : "") != 0 ||
+           a->queue_smtp_port != b->queue_smtp_port || a->queue_runners != b->queue_runners ||
+           a->queue_connect_timeout != b->queue_connect_timeout ||
+           a->queue_smtp_timeout != b->queue_smtp_timeout || a->queue_expiry != b->queue_expiry ||
+           a->queue_retry_min != b->queue_retry_min || a->queue_retry_max != b->queue_retry_max ||
+           a->queue_delay_warn != b->queue_delay_warn;
+}
+
 /* SIGHUP: read the file again; apply it only if it is valid. */
 static void on_reload(void *arg)
 {
@@ -466,6 +478,8 @@ static void on_reload(void *arg)
         log_warn("reload: new listening addresses take effect only after a restart");
     if (ns.workers != rt->s.workers || strcmp(ns.user ? ns.user : "", rt->s.user ? rt->s.user : "") != 0)
         log_warn("reload: [server] workers and user take effect only after a restart");
+    if (queue_settings_differ(&ns, &rt->s))
+        log_warn("reload: [queue] settings take effect only after a restart");
     log_setup(ns.log == 1 ? "syslog" : "stderr", (enum log_level)ns.log_level);
     server_set_limits(ns.max_connections, ns.max_per_ip, ns.shutdown_grace);
     /* The data directory stays as started. */
