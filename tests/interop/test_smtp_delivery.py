@@ -387,3 +387,13 @@ def test_reply_injected_after_starttls_is_refused(sender, peers):
     assert "carol@remote.test" in listing
     assert not any(ln.upper().startswith("MAIL") for ln in peer.lines)
     assert not peer.bodies
+
+
+def test_address_literal_needs_no_dns(sender, peers):
+    """user@[192.0.2.1] (RFC 5321 section 4.1.3): straight to that address."""
+    srv = sender(extra={("queue", "resolver"): "127.0.0.1:9"})   # no DNS answers
+    peer = peers("127.0.0.6", port=srv.peer_port)
+    submit(srv, ["carol@[127.0.0.6]"])
+    [got] = peer.wait_messages(1)
+    assert got.rcpts == ["carol@[127.0.0.6]"]
+    assert strip_trace(got.data) == MESSAGE
