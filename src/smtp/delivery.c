@@ -42,6 +42,7 @@
 #include "smtp/mx.h"
 
 #define RUNNERS_MAX 64
+#define TXN_RCPTS 100      /* recipients per transaction */
 
 /* Diagnostics are cut to fit, on purpose. */
 static void __attribute__((format(printf, 3, 4))) diagf(char *out, size_t cap, const char *fmt, ...)
@@ -223,9 +224,8 @@ static bool try_addr(struct queue_msg *m, const char *host, const struct sockadd
         log_info("delivery %s: %s: plaintext (%s)", m->id, where,
                  smtp_client_ext(c)->flags & SMTP_EXT_STARTTLS ? "STARTTLS failed"
                                                                : "no STARTTLS offered");
-    size_t k = pending(oc, n);
-    struct smtp_rcpt *rc = calloc(k, sizeof *rc);
-    size_t *map = calloc(k, sizeof *map);
+    struct smtp_rcpt *rc = calloc(TXN_RCPTS, sizeof *rc);
+    size_t *map = calloc(TXN_RCPTS, sizeof *map);
     if (!rc || !map) {
         free(rc);
         free(map);
@@ -233,44 +233,65 @@ static bool try_addr(struct queue_msg *m, const char *host, const struct sockadd
         set_all(oc, n, QUEUE_PENDING, "out of memory", NULL);
         return false;
     }
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (oc[i].done)
-            continue;
-        const struct queue_rcpt *qr = &m->rcpts[oc[i].idx].r;
-        rc[j] = (struct smtp_rcpt){.addr = qr->addr, .orcpt = qr->orcpt, .notify = qr->notify};
-        map[j++] = i;
-    }
     struct smtp_message msg = {.sender = m->sender, .envid = m->envid, .ret = m->ret,
                                .body_8bit = m->body_8bit, .smtputf8 = m->smtputf8,
                                .fd = m->data_fd, .len = m->data_len};
-    int e = smtp_client_send(c, &msg, rc, k);
     bool dsn = smtp_client_ext(c)->flags & SMTP_EXT_DSN;
-    for (j = 0; j < k; j++) {
-        struct outcome *x = &oc[map[j]];
-        diagf(x->diag, sizeof x->diag, "%s%s %s", where, rc[j].local ? ":" : " said:",
-              rc[j].diag);
-        str_copy(x->mta, sizeof x->mta, host);
-        if (rc[j].code / 100 == 2) {
-            x->st = QUEUE_DELIVERED;
-            x->done = true;
-            /* RFC 3461 section 5.2.1: a server with DSN got NOTIFY and
-             * reports success itself; section 5.2.2: one without it cannot,
-             * and a "relayed" notice is due. This note in the diagnostic
-             * marks the second case. */
-            if (!dsn && (rc[j].notify & QUEUE_NOTIFY_SUCCESS))
-                diagf(x->diag, sizeof x->diag, "%s said: %s; relayed to a server without DSN",
-                      where, rc[j].diag);
-        } else if (rc[j].code / 100 == 5) {
-            x->st = QUEUE_FAILED;
-            x->done = true;
-        } else {
-            x->st = QUEUE_PENDING;
+    /* Transactions of at most TXN_RCPTS recipients (every server takes
+     * 100, RFC 5321 section 4.5.3.1.8; it also bounds a pipelined write)
+     * until each recipient has been offered once; those refused with 452
+     * "too many recipients" get another transaction on the same connection
+     * (section 4.5.3.1.10) as long as the previous one made progress. */
+    bool *offered = calloc(n ? n : 1, sizeof *offered);
+    int e = offered ? 0 : -ENOMEM;
+    for (int round = 0; e == 0 && round < 1000; round++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n && k < TXN_RCPTS; i++) {
+            if (oc[i].done || offered[i])
+                continue;
+            const struct queue_rcpt *qr = &m->rcpts[oc[i].idx].r;
+            rc[k] = (struct smtp_rcpt){.addr = qr->addr, .orcpt = qr->orcpt, .notify = qr->notify};
+            map[k++] = i;
         }
-        log_info("delivery %s: <%s> via %s: %s", m->id, rc[j].addr, where, rc[j].diag);
+        if (k == 0)
+            break;
+        e = smtp_client_send(c, &msg, rc, k);
+        bool progress = false;
+        for (size_t j = 0; j < k; j++) {
+            struct outcome *x = &oc[map[j]];
+            diagf(x->diag, sizeof x->diag, "%s%s %s", where, rc[j].local ? ":" : " said:",
+                  rc[j].diag);
+            str_copy(x->mta, sizeof x->mta, host);
+            offered[map[j]] = rc[j].code != 452;
+            if (rc[j].code / 100 == 2) {
+                x->st = QUEUE_DELIVERED;
+                x->done = true;
+                progress = true;
+                /* RFC 3461 section 5.2.1: a server with DSN got NOTIFY and
+                 * reports success itself; section 5.2.2: one without it
+                 * cannot, and a "relayed" notice is due. This note in the
+                 * diagnostic marks the second case. */
+                if (!dsn && (rc[j].notify & QUEUE_NOTIFY_SUCCESS))
+                    diagf(x->diag, sizeof x->diag, "%s said: %s; relayed to a server without DSN",
+                          where, rc[j].diag);
+            } else if (rc[j].code / 100 == 5) {
+                x->st = QUEUE_FAILED;
+                x->done = true;
+                progress = true;
+            } else {
+                x->st = QUEUE_PENDING;
+            }
+            log_info("delivery %s: <%s> via %s: %s", m->id, rc[j].addr, where, rc[j].diag);
+        }
+        if (!progress) {
+            /* Nothing taken: the 452s stay for the next host or attempt. */
+            for (size_t i = 0; i < n; i++)
+                offered[i] = true;
+        }
     }
     if (e == -ECANCELED)
         *cancelled = true;
+    free(offered);
     free(rc);
     free(map);
     smtp_client_close(c);

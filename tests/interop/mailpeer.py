@@ -102,6 +102,8 @@ class _Handler:
         reply = self.peer.reply("RCPT", address)
         if reply:
             return reply
+        if self.peer.max_rcpts and len(envelope.rcpt_tos) >= self.peer.max_rcpts:
+            return "452 4.5.3 too many recipients"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.append(list(rcpt_options))
         return "250 2.1.5 OK"
@@ -150,11 +152,13 @@ class PeerSMTP:
     replies: {("RCPT", "user@domain"): "550 5.1.1 no", ("MAIL", None): "451 ...",
     ("DATA", None): "452 ..."}; a key with None matches every address.
     hide: extensions not to offer ("STARTTLS", "SMTPUTF8", "8BITMIME", "SIZE").
+    max_rcpts: recipients taken per transaction, 452 beyond (0: no limit).
     """
 
     def __init__(self, tmp_path, host, port, tls=True, pipelining=True, dsn=False,
-                 replies=None, hide=(), smtputf8=True, data_size_limit=None):
+                 replies=None, hide=(), smtputf8=True, data_size_limit=None, max_rcpts=0):
         self.host, self.port = host, port
+        self.max_rcpts = max_rcpts
         self.pipelining, self.dsn = pipelining, dsn
         self.replies = dict(replies or {})
         self.hide = tuple(hide)

@@ -397,3 +397,17 @@ def test_address_literal_needs_no_dns(sender, peers):
     [got] = peer.wait_messages(1)
     assert got.rcpts == ["carol@[127.0.0.6]"]
     assert strip_trace(got.data) == MESSAGE
+
+
+def test_too_many_recipients_get_another_transaction(sender, peers):
+    """452 "too many recipients" (RFC 5321 section 4.5.3.1.10): the rest go
+    in further transactions on the same connection."""
+    srv = sender()
+    peer = peers("127.0.0.6", port=srv.peer_port, max_rcpts=2)
+    rcpts = ["r%d@remote.test" % i for i in range(5)]
+    submit(srv, rcpts)
+    msgs = peer.wait_messages(3)
+    assert [m.rcpts for m in msgs] == [rcpts[0:2], rcpts[2:4], rcpts[4:5]]
+    assert len(peer.sessions) == 1
+    assert all(strip_trace(m.data) == MESSAGE for m in msgs)
+    wait_for(lambda: "remote.test" not in queue_list(srv), what="an empty queue")
