@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <idna.h>
 #include <stdarg.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -342,8 +343,26 @@ static void deliver_domain(struct queue_msg *m, const char *domain, struct outco
         (void)answered;
         goto out;
     }
+    /* A domain in UTF-8 (an SMTPUTF8 address, RFC 6531) is looked up by
+     * its A-labels (RFC 5890): libidn's IDNA conversion. */
+    const char *qname = domain;
+    char *alabels = NULL;
+    bool ascii = true;
+    for (const char *p = domain; *p; p++)
+        ascii = ascii && (unsigned char)*p < 0x80;
+    if (!ascii) {
+        if (idna_to_ascii_8z(domain, &alabels, 0) != IDNA_SUCCESS) {
+            diagf(d, sizeof d, "553 5.1.2 %s is not a valid internationalised domain name",
+                  domain);
+            set_all(oc, n, QUEUE_FAILED, d, NULL);
+            goto out;
+        }
+        qname = alabels;
+    }
     struct dns_name dn;
-    if (dns_name_from_text(&dn, domain, dl, NULL) < 0) {
+    int bad = dns_name_from_text(&dn, qname, strlen(qname), NULL);
+    free(alabels);
+    if (bad < 0) {
         diagf(d, sizeof d, "550 5.1.2 %s is not a valid domain name", domain);
         set_all(oc, n, QUEUE_FAILED, d, NULL);
         goto out;
@@ -377,7 +396,11 @@ static void deliver_domain(struct queue_msg *m, const char *domain, struct outco
         hosts[0].pref = 0;
         hosts[0].name = dn;
         dns_name_lower(&hosts[0].name);
-        str_copy(hosts[0].text, sizeof hosts[0].text, domain);
+        {
+            int tl = dns_name_to_text(&hosts[0].name, hosts[0].text, sizeof hosts[0].text);
+            if (tl > 1)
+                hosts[0].text[tl - 1] = '\0';      /* no final dot */
+        }
         nh = 1;
         break;
     case MX_FOUND:

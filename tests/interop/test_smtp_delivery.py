@@ -40,6 +40,7 @@ ZONE = [
     "mx1 IN A 127.0.0.5",
     "mx2 IN A 127.0.0.6",
     "implicit IN A 127.0.0.6",   # no MX: the domain's own address (RFC 5321 5.1)
+    "xn--bcher-kva IN A 127.0.0.6",   # bücher.remote.test
     "nullmx IN MX 0 .",          # RFC 7505
     "stuck IN MX 10 hang",
     "stuck IN MX 20 junk",
@@ -411,3 +412,16 @@ def test_too_many_recipients_get_another_transaction(sender, peers):
     assert len(peer.sessions) == 1
     assert all(strip_trace(m.data) == MESSAGE for m in msgs)
     wait_for(lambda: "remote.test" not in queue_list(srv), what="an empty queue")
+
+
+def test_utf8_domain_is_looked_up_by_its_a_labels(sender, peers):
+    """An SMTPUTF8 recipient in bücher.remote.test: DNS is asked for
+    xn--bcher-kva.remote.test (RFC 5890); the address goes out in UTF-8."""
+    srv = sender()
+    peer = peers("127.0.0.6", port=srv.peer_port)
+    rcpt = "jürgen@bücher.remote.test"
+    submit(srv, [rcpt], mail_options=["SMTPUTF8"])
+    [got] = peer.wait_messages(1)
+    assert got.rcpts == [rcpt]
+    assert "SMTPUTF8" in [o.upper() for o in got.mail_options]
+    assert strip_trace(got.data) == MESSAGE
