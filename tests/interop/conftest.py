@@ -176,6 +176,10 @@ class Outpost:
             "smtp": {"listen": "127.0.0.1:%d" % self.smtp_port,
                      "listen_submission": "127.0.0.1:%d" % self.submission_port,
                      "listen_submissions": "127.0.0.1:%d" % self.submissions_port},
+            # Mail for other domains is looked up in this server's own DNS
+            # (REFUSED outside its zones: a temporary failure), so nothing
+            # queued by a test ever leaves the machine.
+            "queue": {"resolver": "127.0.0.1:%d" % self.dns_port},
         }
         for (section, key), value in self.extra.items():
             sections.setdefault(section, {})
