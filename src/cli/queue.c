@@ -1,4 +1,5 @@
 /* outpost queue list|flush|delete - inspect and drive the outgoing mail queue. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -130,7 +131,14 @@ int cmd_queue(int argc, char **argv)
     int rc = cli_begin(&argc, argv, &o, usage, 2, 3);
     if (rc >= 0)
         return rc;
-    const char *verb = argv[1], *id = argc == 3 ? argv[2] : NULL;
+    const char *verb = argv[1], *id = NULL;
+    /* IDs are upper-case hex; accept them typed in lower case. */
+    char idbuf[QUEUE_ID_MAX] = "";
+    if (argc == 3) {
+        for (size_t i = 0; argv[2][i] && i + 1 < sizeof idbuf; i++)
+            idbuf[i] = (char)toupper((unsigned char)argv[2][i]);
+        id = strlen(argv[2]) < sizeof idbuf ? idbuf : argv[2];
+    }
     bool ok = (strcmp(verb, "list") == 0 && !id) || strcmp(verb, "flush") == 0 ||
               (strcmp(verb, "delete") == 0 && id);
     if (!ok) {

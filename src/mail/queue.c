@@ -699,6 +699,7 @@ struct qclaim {
     struct queue_msg m;               /* first: queue_msg * converts back */
     struct qentry e;                  /* as read at claim time */
     bool *touched;                    /* recipient i got a result this attempt */
+    bool *relayed;                    /* ... and went to a hop without DSN */
     char **mta;                       /* and the host that gave it */
 };
 
@@ -710,6 +711,7 @@ static void claim_free(struct qclaim *c)
         free(c->mta ? c->mta[i] : NULL);
     free(c->mta);
     free(c->touched);
+    free(c->relayed);
     free(c->m.rcpts);
     free(c->m.sender);
     free(c->m.envid);
@@ -762,8 +764,10 @@ static int make_claim(const char *id, int fd, struct qentry *e, struct queue_msg
     c->m.nrcpts = c->e.nrcpts;
     c->m.rcpts = calloc(c->e.nrcpts, sizeof *c->m.rcpts);
     c->touched = calloc(c->e.nrcpts, sizeof *c->touched);
+    c->relayed = calloc(c->e.nrcpts ? c->e.nrcpts : 1, sizeof *c->relayed);
     c->mta = calloc(c->e.nrcpts, sizeof *c->mta);
-    if (!c->m.sender || (c->e.has_envid && !c->m.envid) || !c->m.rcpts || !c->touched || !c->mta) {
+    if (!c->m.sender || (c->e.has_envid && !c->m.envid) || !c->m.rcpts || !c->touched ||
+        !c->relayed || !c->mta) {
         c->m.data_fd = -1;
         claim_free(c);
         return -ENOMEM;
@@ -886,6 +890,13 @@ void queue_rcpt_result(struct queue_msg *m, size_t i, enum queue_rcpt_state st,
     c->mta[i] = remote_mta && remote_mta[0] ? strdup(remote_mta) : NULL;
 }
 
+void queue_rcpt_relayed(struct queue_msg *m, size_t i)
+{
+    struct qclaim *c = (struct qclaim *)m;
+    if (i < m->nrcpts && c->touched[i] && m->rcpts[i].state == QUEUE_DELIVERED)
+        c->relayed[i] = true;
+}
+
 /* The interval before the next attempt after `attempts` attempts:
  * retry_min_s doubling up to retry_max_s. */
 static int64_t retry_interval(unsigned attempts)
@@ -953,12 +964,13 @@ int queue_release(struct queue_msg *m, time_t now)
             if (wants(q->s.r.notify, QUEUE_NOTIFY_FAILURE))
                 nreport++;
         } else if (q->s.state == QUEUE_DELIVERED) {
-            /* Handed to a server that may or may not pass NOTIFY on: the
-             * RFC 3464 section 2.3.3 "relayed" action. */
+            /* RFC 3461 section 5.2.1: a next hop with DSN got NOTIFY and
+             * reports success itself; section 5.2.2: one without DSN
+             * cannot, and we report "relayed" (RFC 3464 section 2.3.3). */
             d->action = DSN_RELAYED;
             d->status = dsn_reply_status(q->s.last_error, stat[i]) ? stat[i] : "2.0.0";
-            log_info("queue %s: to <%s> relayed to %s", m->id, q->s.r.addr, q->remote_mta);
-            if (wants(q->s.r.notify, QUEUE_NOTIFY_SUCCESS))
+            log_info("queue %s: to <%s> delivered to %s", m->id, q->s.r.addr, q->remote_mta);
+            if (c->relayed[i] && wants(q->s.r.notify, QUEUE_NOTIFY_SUCCESS))
                 nreport++;
         } else {
             any_pending = true;

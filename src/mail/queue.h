@@ -147,6 +147,13 @@ int  queue_claim(time_t now, struct queue_msg **out, unsigned *wait_s);
 void queue_rcpt_result(struct queue_msg *m, size_t i, enum queue_rcpt_state st,
                        const char *diag, const char *remote_mta);
 
+/* Recipient i was delivered to a next hop that does not offer the DSN
+ * extension, so NOTIFY could not be passed on: a NOTIFY=SUCCESS recipient
+ * then gets a "relayed" report from us (RFC 3461 section 5.2.2). Without
+ * this call a remote success is reported by the next hop, not by us
+ * (section 5.2.1). Call after queue_rcpt_result(..., QUEUE_DELIVERED, ...). */
+void queue_rcpt_relayed(struct queue_msg *m, size_t i);
+
 /* End the attempt: write the outcome durably, send the delivery status
  * notifications it calls for (RFC 3464: failures, and expiry of what is
  * still pending after expiry_s; never to the null sender), remove the

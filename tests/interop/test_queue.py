@@ -66,7 +66,7 @@ def test_queue_list_flush_delete(server):
     assert lines[-1] == "-- 2 messages, 36 octets"
 
     # flush ID: due now, written into the entry (what a running server reads).
-    code, out, err = run(server, "flush", a)
+    code, out, err = run(server, "flush", a.lower())
     assert (code, out) == (0, a + " is due now\n"), err
     assert "\nnext 0\n" in (queue / (a + ".env")).read_text()
     assert "next attempt now" in run(server, "list")[1].splitlines()[0]

@@ -452,6 +452,32 @@ TEST(queue_report_failure_keeps_deliveries_retries_report)
     queue_shutdown();
 }
 
+TEST(queue_ret_hdrs_bounce_carries_the_header_only)
+{
+    const char *dd = start();
+    REQUIRE(dd);
+    struct queue_rcpt rc[] = {rcpt("x@far.test", false, QUEUE_NOTIFY_FAILURE)};
+    struct queue_envelope env = {.sender = "alice" LOCAL_DOMAIN, .rcpts = rc, .nrcpts = 1,
+                                 .ret = QUEUE_RET_HDRS};
+    char id[QUEUE_ID_MAX];
+    REQUIRE(queue_submit(&env, msg1, strlen(msg1), id) == 0);
+    struct queue_msg *m;
+    unsigned w;
+    time_t now = time(NULL);
+    REQUIRE(queue_claim(now, &m, &w) == 1);
+    CHECK_INT(m->ret, QUEUE_RET_HDRS);
+    queue_rcpt_result(m, 0, QUEUE_FAILED, "554 5.7.1 refused", "mx.far.test");
+    CHECK_INT(queue_release(m, now), 0);
+    struct buf b = BUF_INIT;
+    bounce_text(dd, &b);
+    CHECK(strstr(buf_cstr(&b), "Content-Type: text/rfc822-headers\r\n"));
+    CHECK(strstr(buf_cstr(&b), "Subject: hi\r\n"));
+    CHECK(!strstr(buf_cstr(&b), "hello"));
+    CHECK(strstr(buf_cstr(&b), "Status: 5.7.1\r\n"));
+    buf_free(&b);
+    queue_shutdown();
+}
+
 TEST(queue_null_sender_is_never_bounced)
 {
     const char *dd = start();
@@ -544,6 +570,7 @@ TEST(queue_notify_success_and_delay)
     REQUIRE(queue_claim(now, &m, &w) == 1);
     queue_rcpt_result(m, 0, QUEUE_PENDING, "450 4.2.0 busy", "mx.far.test");
     queue_rcpt_result(m, 1, QUEUE_DELIVERED, "250 2.0.0 ok", "mx.far.test");
+    queue_rcpt_relayed(m, 1);                           /* a next hop without DSN */
     REQUIRE(queue_release(m, now) == 0);
     /* y: "relayed" */
     CHECK_INT(count_new(dd, "alice" LOCAL_DOMAIN), 2);
@@ -561,6 +588,15 @@ TEST(queue_notify_success_and_delay)
     CHECK(strstr(buf_cstr(&b), "Final-Recipient: rfc822; x@far.test\r\nAction: delayed\r\nStatus: 4.2.0\r\n"));
     CHECK(strstr(buf_cstr(&b), "Will-Retry-Until: "));
     buf_free(&b);
+
+    /* A next hop with DSN took NOTIFY=SUCCESS: it reports, we do not. */
+    struct queue_rcpt z[] = {rcpt("z@far.test", false, QUEUE_NOTIFY_SUCCESS)};
+    REQUIRE(submit("alice" LOCAL_DOMAIN, z, 1, msg1, id) == 0);
+    REQUIRE(queue_claim(now, &m, &w) == 1);
+    CHECK_STR(m->id, id);
+    queue_rcpt_result(m, 0, QUEUE_DELIVERED, "250 2.0.0 ok", "mx.far.test");
+    REQUIRE(queue_release(m, now) == 0);
+    CHECK_INT(count_new(dd, "alice" LOCAL_DOMAIN), 3);
     queue_shutdown();
 }
 
@@ -750,4 +786,114 @@ TEST(queue_crash_at_any_moment_keeps_the_promise)
     }
     printf("     (%d acknowledged messages checked over 12 kills)\n", acked_total);
     CHECK(acked_total > 0);
+}
+
+/* The runner's side killed mid-release: every entry file left is complete
+ * (rewrites are atomic), an entry reported finished is gone, one reported
+ * rescheduled kept its recorded delivery, and nothing else disappeared. */
+TEST(queue_crash_during_release_keeps_entries_whole)
+{
+    const char *dd = start();
+    REQUIRE(dd);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", dd);
+    struct queue_config c = test_cfg(dir);
+    c.expiry_s = 30 * 86400;
+    queue_shutdown();
+    REQUIRE(queue_init(&c) == 0);
+    enum { N = 40 };
+    char ids[N][QUEUE_ID_MAX];
+    struct queue_rcpt rc[] = {rcpt("x@far.test", false, 0), rcpt("y@far.test", false, 0)};
+    for (int i = 0; i < N; i++)
+        REQUIRE(submit("s@far.test", rc, 2, msg1, ids[i]) == 0);
+    queue_shutdown();
+    int total = 0;
+    for (int trial = 0; trial < 6; trial++) {
+        int fds[2];
+        REQUIRE(pipe(fds) == 0);
+        pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            close(fds[0]);
+            if (queue_init(&c) != 0)
+                _exit(2);
+            time_t now = time(NULL) + 1;
+            for (int k = 0; k < 100000; k++) {
+                struct queue_msg *m;
+                unsigned w;
+                int r = queue_claim(now, &m, &w);
+                if (r < 0)
+                    _exit(3);
+                if (r == 0) {
+                    now += 4000;
+                    continue;
+                }
+                /* First attempt: x delivered, y deferred; then y delivered. */
+                bool last = m->attempts >= 1;
+                char id[QUEUE_ID_MAX];
+                snprintf(id, sizeof id, "%s", m->id);
+                queue_rcpt_result(m, 0, QUEUE_DELIVERED, "250 ok", "mx");
+                queue_rcpt_result(m, 1, last ? QUEUE_DELIVERED : QUEUE_PENDING, last ? "250 ok" : "451 later", "mx");
+                if (queue_release(m, now) != 0)
+                    _exit(4);
+                char line[64];
+                int n = snprintf(line, sizeof line, "%s %d\n", id, last ? 1 : 0);
+                if (write(fds[1], line, (size_t)n) != n)
+                    _exit(5);
+            }
+            _exit(0);
+        }
+        close(fds[1]);
+        usleep(20000 + (useconds_t)trial * 60000);
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        /* Killed, or done with every entry before the kill. */
+        CHECK(WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) == 0));
+        struct buf rep = BUF_INIT;
+        read_fd(fds[0], &rep, 1 << 20);
+        close(fds[0]);
+        REQUIRE(queue_init(&c) == 0);
+        const char *p = buf_cstr(&rep);
+        char id[QUEUE_ID_MAX];
+        int done, used;
+        while (sscanf(p, "%31s %d\n%n", id, &done, &used) == 2) {
+            p += used;
+            total++;
+            struct qentry e;
+            int r = qstore_read(dir, id, &e);
+            if (done) {
+                CHECK_INT(r, OP_E_NOTFOUND);
+            } else if (r == 0) {
+                CHECK_INT(e.rcpts[0].s.state, QUEUE_DELIVERED);
+                CHECK(e.attempts >= 1);
+            } else {
+                CHECK_INT(r, OP_E_NOTFOUND);    /* finished after its report line */
+            }
+            if (r == 0)
+                qentry_free(&e);
+        }
+        /* Every message not reported finished is still there, whole. */
+        int present = 0;
+        for (int i = 0; i < N; i++) {
+            struct qentry e;
+            if (qstore_read(dir, ids[i], &e) == 0) {
+                present++;
+                qentry_free(&e);
+                char msg[4200];
+                struct stat sb;
+                qstore_path(msg, sizeof msg, dir, ids[i], ".msg");
+                CHECK(stat(msg, &sb) == 0);
+            }
+        }
+        char q[4200];
+        pathf(q, sizeof q, "%s/queue", dir);
+        int files = count_dir(q);
+        /* .env + .msg per entry, maybe the flush marker */
+        CHECK(files == 2 * present || files == 2 * present + 1);
+        buf_free(&rep);
+        queue_shutdown();
+    }
+    printf("     (%d releases checked over 6 kills)\n", total);
+    CHECK(total > 0);
 }
