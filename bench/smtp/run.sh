@@ -35,13 +35,14 @@ CONNS=${CONNS:-1000}
 RUNS=${RUNS:-3}
 SMTP_SOURCE=/usr/sbin/smtp-source
 PF_DAEMONS=$(postconf -h daemon_directory 2>/dev/null || echo /usr/lib/postfix/sbin)
+PYTHON=/usr/bin/python3
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((CONNS * 2 + 200)) ]; then
     echo "bench: open-file limit $(ulimit -n) is too low for $CONNS connections" >&2
     exit 1
 fi
-for tool in "$SMTP_SOURCE" "$PF_DAEMONS/master" python3; do
+for tool in "$SMTP_SOURCE" "$PF_DAEMONS/master" "$PYTHON"; do
     command -v "$tool" >/dev/null || { echo "bench: $tool missing (scripts/setup.sh bench)" >&2; exit 1; }
 done
 
@@ -68,7 +69,7 @@ trap 'exit 130' INT TERM
 say() { echo "bench: $*" >&2; }
 
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 wait_port() {
@@ -81,22 +82,18 @@ wait_port() {
 }
 
 proc_tree() {
-    local todo=("$1") out=() p c
-    while [ ${#todo[@]} -gt 0 ]; do
-        p=${todo[0]}; todo=("${todo[@]:1}")
-        out+=("$p")
-        for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do todo+=("$c"); done
+    local todo=("$1") i=0 c
+    while [ "$i" -lt ${#todo[@]} ]; do
+        for c in $(cat /proc/"${todo[$i]}"/task/*/children 2>/dev/null); do todo+=("$c"); done
+        i=$((i + 1))
     done
-    echo "${out[@]}"
+    echo "${todo[@]}"
 }
 
 pss_kib() {
-    local sum=0 p v
-    for p in $(proc_tree "$1"); do
-        v=$(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup 2>/dev/null)
-        sum=$((sum + ${v:-0}))
-    done
-    echo "$sum"
+    local p files=()
+    for p in $(proc_tree "$1"); do files+=("/proc/$p/smaps_rollup"); done
+    awk '/^Pss:/ {s += $2} END {print s + 0}' "${files[@]}" 2>/dev/null
 }
 
 count_files() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l; }
@@ -138,7 +135,7 @@ idle_kib() {
     sleep 1
     before=$(pss_kib "$spid")
     rm -f "$ready"
-    python3 bench/smtp/idle.py "$port" "$CONNS" "$ready" 300 &
+    "$PYTHON" bench/smtp/idle.py "$port" "$CONNS" "$ready" 300 &
     cpid=$!
     client_pids+=("$cpid")
     for _ in $(seq 3000); do
