@@ -10,6 +10,8 @@
  * or the domain of an existing account. Address literals are never local.
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +59,18 @@ static const char *map_find(const struct smtp_map *m, size_t n, const char *key)
     return NULL;
 }
 
+static int resolve(const struct smtp_live *l, const char *addr, char out[ADDRESS_MAX]);
+static void rcache_put(const struct smtp_live *l, const char *addr, const char *target);
+
 int smtp_rcpt_resolve(const struct smtp_live *l, const char *addr, char out[ADDRESS_MAX])
+{
+    int r = resolve(l, addr, out);
+    if (r == SMTP_RCPT_LOCAL)
+        rcache_put(l, addr, out);
+    return r;
+}
+
+static int resolve(const struct smtp_live *l, const char *addr, char out[ADDRESS_MAX])
 {
     out[0] = '\0';
     const char *at = strrchr(addr, '@');
@@ -104,6 +117,64 @@ int smtp_rcpt_resolve(const struct smtp_live *l, const char *addr, char out[ADDR
         return SMTP_RCPT_LOCAL;
     }
     return SMTP_RCPT_UNKNOWN;
+}
+
+/* ---- a short memory of local recipients ----------------------------------
+ *
+ * A busy MX sees the same local recipients over and over; each lookup is
+ * a trip to the pool and the database, which costs more than the rest of
+ * the RCPT. A recipient found local is remembered for RCACHE_TTL_MS under
+ * the settings snapshot it was found with (a reload starts afresh). Only
+ * "local" is remembered: an unknown user or a new account is always
+ * asked for, so an account added is reachable at once; an account deleted
+ * may still be accepted for RCACHE_TTL_MS. */
+enum { RCACHE_SLOTS = 256, RCACHE_TTL_MS = 2000 };
+
+struct rcache_ent {
+    const struct smtp_live *live;
+    uint64_t at;
+    char addr[ADDRESS_MAX];
+    char target[ADDRESS_MAX];
+};
+
+static pthread_mutex_t g_rcache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct rcache_ent g_rcache[RCACHE_SLOTS];
+
+static size_t rcache_slot(const char *addr)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)addr; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % RCACHE_SLOTS;
+}
+
+bool smtp_rcpt_cached(const struct smtp_live *l, const char *addr, char out[ADDRESS_MAX])
+{
+    if (strlen(addr) >= ADDRESS_MAX)
+        return false;
+    uint64_t now = clock_ms();
+    bool hit = false;
+    pthread_mutex_lock(&g_rcache_mu);
+    struct rcache_ent *e = &g_rcache[rcache_slot(addr)];
+    if (e->live == l && now - e->at < RCACHE_TTL_MS && strcmp(e->addr, addr) == 0) {
+        memcpy(out, e->target, ADDRESS_MAX);
+        hit = true;
+    }
+    pthread_mutex_unlock(&g_rcache_mu);
+    return hit;
+}
+
+static void rcache_put(const struct smtp_live *l, const char *addr, const char *target)
+{
+    if (strlen(addr) >= ADDRESS_MAX)
+        return;
+    pthread_mutex_lock(&g_rcache_mu);
+    struct rcache_ent *e = &g_rcache[rcache_slot(addr)];
+    e->live = l;
+    e->at = clock_ms();
+    str_copy(e->addr, sizeof e->addr, addr);
+    str_copy(e->target, sizeof e->target, target);
+    pthread_mutex_unlock(&g_rcache_mu);
 }
 
 void smtp_map_free(struct smtp_map *m, size_t n)

@@ -311,6 +311,15 @@ static void cmd_rcpt(struct session *s, struct smtp_cmd *cmd)
         snprintf(cmd->path, sizeof cmd->path, "postmaster@%s", s->live->default_domain);
     }
     struct smtp_cmd *copy = malloc(sizeof *copy);
+    if (copy && smtp_rcpt_cached(s->live, cmd->path, s->resolved)) {
+        /* Answered without the pool: same code path as rcpt_done. */
+        *copy = *cmd;
+        s->pending = copy;
+        s->result = SMTP_RCPT_LOCAL;
+        conn_hold(s->c);
+        rcpt_done(s);
+        return;
+    }
     if (!copy) {
         reply(s, "452 4.3.1 Insufficient system storage");
         return;

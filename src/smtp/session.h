@@ -51,6 +51,9 @@ enum smtp_rcpt_kind {
 /* addr: the mailbox as parsed (smtp/parse.h). Returns an smtp_rcpt_kind or
  * a negative error (the accounts could not be read: a temporary failure). */
 int smtp_rcpt_resolve(const struct smtp_live *l, const char *addr, char out[ADDRESS_MAX]);
+/* On the loop thread: true (out set) when addr was resolved as local a
+ * moment ago with the same settings, so the lookup can be skipped. */
+bool smtp_rcpt_cached(const struct smtp_live *l, const char *addr, char out[ADDRESS_MAX]);
 
 /* Parse "key = target, ..." lists into l (server.c at configure time).
  * domains: keys are domains (catch-all), else addresses. 0 or OP_E_SYNTAX
