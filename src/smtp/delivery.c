@@ -154,6 +154,7 @@ struct outcome {
     enum queue_rcpt_state st;
     char diag[QUEUE_ERR_MAX];
     char mta[DNS_NAME_MAXTEXT];
+    bool relayed;               /* delivered to a server without DSN */
 };
 
 static void addr_text(const struct sockaddr_storage *ss, char *out, size_t cap)
@@ -270,11 +271,8 @@ static bool try_addr(struct queue_msg *m, const char *host, const struct sockadd
                 progress = true;
                 /* RFC 3461 section 5.2.1: a server with DSN got NOTIFY and
                  * reports success itself; section 5.2.2: one without it
-                 * cannot, and a "relayed" notice is due. This note in the
-                 * diagnostic marks the second case. */
-                if (!dsn && (rc[j].notify & QUEUE_NOTIFY_SUCCESS))
-                    diagf(x->diag, sizeof x->diag, "%s said: %s; relayed to a server without DSN",
-                          where, rc[j].diag);
+                 * cannot, and the queue owes a "relayed" notice. */
+                x->relayed = !dsn;
             } else if (rc[j].code / 100 == 5) {
                 x->st = QUEUE_FAILED;
                 x->done = true;
@@ -465,6 +463,8 @@ static void deliver_msg(struct queue_msg *m)
                 continue;
             queue_rcpt_result(m, oc[k].idx, oc[k].st, oc[k].diag,
                               oc[k].mta[0] ? oc[k].mta : NULL);
+            if (oc[k].st == QUEUE_DELIVERED && oc[k].relayed)
+                queue_rcpt_relayed(m, oc[k].idx);
             if (oc[k].st == QUEUE_FAILED)
                 log_info("delivery %s: <%s> failed for good: %s", m->id,
                          m->rcpts[oc[k].idx].r.addr, oc[k].diag);

@@ -343,6 +343,9 @@ def test_dsn_parameters_passed_on(sender, peers):
     body = peer.bodies[0]
     assert b"\r\n..A line that starts with a dot.\r\n...Two dots.\r\n..\r\n" in body
     assert body.endswith("Lätzt line.\r\n.\r\n".encode())
+    # NOTIFY went on: the next hop reports success, not us (RFC 3461 5.2.1).
+    wait_for(lambda: "carol@remote.test" not in queue_list(srv), what="an empty queue")
+    assert not bounces(srv)
 
 
 def test_helo_when_ehlo_is_refused(sender, peers):
@@ -425,3 +428,18 @@ def test_utf8_domain_is_looked_up_by_its_a_labels(sender, peers):
     assert got.rcpts == [rcpt]
     assert "SMTPUTF8" in [o.upper() for o in got.mail_options]
     assert strip_trace(got.data) == MESSAGE
+
+
+def test_success_notice_relayed_for_a_server_without_dsn(sender, peers):
+    """NOTIFY=SUCCESS to a server without DSN: NOTIFY cannot go on, so the
+    sender gets a "relayed" notice from us (RFC 3461 section 5.2.2)."""
+    srv = sender()
+    peer = peers("127.0.0.6", port=srv.peer_port)
+    submit(srv, ["carol@remote.test", "dave@remote.test"],
+           rcpt_options=["NOTIFY=SUCCESS"])
+    peer.wait_messages(1)
+    report = wait_bounce(srv)
+    text = report_text(report)
+    assert "relayed" in text.lower()
+    assert "carol@remote.test" in text and "dave@remote.test" in text
+    assert "mx2.remote.test" in text        # Remote-MTA
