@@ -13,7 +13,9 @@ test)  pkgs="$pkgs clang libclang-rt-14-dev python3 python3-pytest curl fetchmai
        # and as secondaries of outpost (test_dns_xfr.py)
        pkgs="$pkgs bind9-dnsutils knot-dnsutils ldnsutils python3-dnspython nsd knot bind9-utils"
        # SMTP clients for tests/interop/test_smtp*.py (swaks needs the perl modules for TLS and AUTH)
-       pkgs="$pkgs swaks msmtp libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl" ;;
+       pkgs="$pkgs swaks msmtp libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl"
+       # Postfix: reply codes compared with its smtpd (test_smtp_differential.py)
+       pkgs="$pkgs postfix" ;;
 bench) pkgs="$pkgs python3 dovecot-core dovecot-pop3d procps nsd knot dnsperf postfix" ;;
 esac
 
