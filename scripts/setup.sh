@@ -15,7 +15,9 @@ test)  pkgs="$pkgs clang libclang-rt-14-dev python3 python3-pytest curl fetchmai
        # SMTP clients for tests/interop/test_smtp*.py (swaks needs the perl modules for TLS and AUTH)
        pkgs="$pkgs swaks msmtp libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl"
        # the remote SMTP server that outgoing delivery is tested against
-       pkgs="$pkgs python3-aiosmtpd" ;;
+       pkgs="$pkgs python3-aiosmtpd"
+       # Postfix: reply codes compared with its smtpd (test_smtp_differential.py)
+       pkgs="$pkgs postfix" ;;
 bench) pkgs="$pkgs python3 dovecot-core dovecot-pop3d procps nsd knot dnsperf postfix" ;;
 esac
 

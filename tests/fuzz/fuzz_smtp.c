@@ -4,7 +4,8 @@
  * The input is parsed as one command line; the struct returned is checked
  * against the contract in parse.h (pointers inside the line, decoded
  * fields NUL-terminated within their arrays, limits kept, a reply for
- * every error). xtext decoding and re-encoding must round-trip.
+ * every error). xtext decoding and re-encoding must round-trip. The same
+ * bytes as an [smtp] aliases / catch_all value must parse or fail cleanly.
  * Any violation aborts.
  */
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "smtp/parse.h"
+#include "smtp/session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -75,6 +77,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (m < 0 || smtp_xtext_decode(enc, (size_t)m, dec2, sizeof dec2) != n ||
             memcmp(dec, dec2, (size_t)n) != 0)
             abort();
+    }
+    /* the config lists (smtp/rcpt.c) */
+    char text[1024], err[300];
+    size_t tl = size < sizeof text - 1 ? size : sizeof text - 1;
+    memcpy(text, data, tl);
+    text[tl] = '\0';
+    for (int dom = 0; dom < 2; dom++) {
+        struct smtp_map *m;
+        size_t nm;
+        if (smtp_map_parse(text, dom, &m, &nm, err, sizeof err) == 0) {
+            for (size_t i = 0; i < nm; i++)
+                if (!m[i].key[0] || !strchr(m[i].target, '@'))
+                    abort();
+            smtp_map_free(m, nm);
+        } else if (!err[0]) {
+            abort();
+        }
     }
     return 0;
 }
