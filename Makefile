@@ -4,6 +4,7 @@
 #   make test    install what the tests need, build with ASan+UBSan, run every test
 #   make         build build/outpost (optimised)
 #   make bench-pop3   run outpost and Dovecot side by side (not part of make test)
+#   make bench-smtp   run outpost and Postfix side by side (not part of make test)
 #   make bench-dns-auth   dns_auth_respond in a loop on a generated zone (not part of make test)
 #   make bench-dns    run outpost, NSD and Knot side by side (not part of make test)
 #   make bench-queue  queue_submit() throughput with 10 threads (not part of make test)
@@ -28,7 +29,7 @@ REL_CFLAGS := -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 
-.PHONY: all run test asan unit fuzz setup setup-test bench-pop3 bench-dns bench-dns-auth bench-queue clean
+.PHONY: all run test asan unit fuzz setup setup-test bench-pop3 bench-smtp bench-dns bench-dns-auth bench-queue clean
 all: $(REL)/outpost
 
 $(REL)/%.o: %.c
@@ -77,6 +78,11 @@ bench-pop3: setup
 	@scripts/setup.sh bench
 	@$(MAKE) --no-print-directory all
 	@bench/pop3/run.sh
+
+bench-smtp: setup
+	@scripts/setup.sh bench
+	@$(MAKE) --no-print-directory all
+	@bench/smtp/run.sh
 
 # The authoritative answer path alone, no sockets (bench/dns/authloop.c).
 $(REL)/authloop: $(REL)/bench/dns/authloop.o $(LIB_SRC:%.c=$(REL)/%.o)

@@ -11,8 +11,14 @@ case $what in
 test)  pkgs="$pkgs clang libclang-rt-14-dev python3 python3-pytest curl fetchmail procps dovecot-core dovecot-pop3d"
        # DNS clients for tests/interop/test_dns*.py; NSD and Knot as reference servers
        # and as secondaries of outpost (test_dns_xfr.py)
-       pkgs="$pkgs bind9-dnsutils knot-dnsutils ldnsutils python3-dnspython nsd knot bind9-utils" ;;
-bench) pkgs="$pkgs python3 dovecot-core dovecot-pop3d procps nsd knot dnsperf" ;;
+       pkgs="$pkgs bind9-dnsutils knot-dnsutils ldnsutils python3-dnspython nsd knot bind9-utils"
+       # SMTP clients for tests/interop/test_smtp*.py (swaks needs the perl modules for TLS and AUTH)
+       pkgs="$pkgs swaks msmtp libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl"
+       # the remote SMTP server that outgoing delivery is tested against
+       pkgs="$pkgs python3-aiosmtpd"
+       # Postfix: reply codes compared with its smtpd (test_smtp_differential.py)
+       pkgs="$pkgs postfix" ;;
+bench) pkgs="$pkgs python3 dovecot-core dovecot-pop3d procps nsd knot dnsperf postfix" ;;
 esac
 
 missing=""
@@ -33,6 +39,11 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
     chmod +x /usr/sbin/policy-rc.d
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Postfix (bench/smtp) is run from its own config directory: the package must
+# not configure a system mail server ("No configuration"; nothing on port 25).
+case " $missing " in *" postfix "*)
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections ;;
+esac
 # A fresh machine has no package lists yet; refresh them when an install fails.
 apt-get install -y -q --no-install-recommends $missing >/tmp/outpost-apt.log 2>&1 || {
     apt-get update -q >/tmp/outpost-apt.log 2>&1

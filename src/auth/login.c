@@ -31,7 +31,7 @@ static void make_key(void)
     pthread_key_create(&g_key, close_thread_acc);
 }
 
-static struct accounts *thread_accounts(const char *datadir, int *err)
+struct accounts *auth_thread_accounts(const char *datadir, int *err)
 {
     pthread_once(&g_once, make_key);
     struct thread_acc *t = pthread_getspecific(g_key);
@@ -66,7 +66,7 @@ static struct accounts *thread_accounts(const char *datadir, int *err)
 int auth_login(const char *datadir, const char *address, const char *password)
 {
     int err = 0;
-    struct accounts *acc = thread_accounts(datadir, &err);
+    struct accounts *acc = auth_thread_accounts(datadir, &err);
     if (!acc)
         return err;
     return accounts_check_login(acc, address, password);

@@ -13,4 +13,10 @@
  * another negative code when the accounts cannot be read. */
 int auth_login(const char *datadir, const char *address, const char *password);
 
+struct accounts;
+/* The calling pool thread's own handle on datadir's accounts (opened on
+ * first use, closed when the thread ends), for lookups other than logins
+ * (an SMTP recipient check). NULL with *err set when it cannot be opened. */
+struct accounts *auth_thread_accounts(const char *datadir, int *err);
+
 #endif

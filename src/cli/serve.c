@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,12 +24,16 @@
 #include "dns/server.h"
 #include "dns/tsig.h"
 #include "dns/xfrout.h"
+#include "dns/acl.h"
 #include "mail/maildir.h"
 #include "mail/mstore.h"
+#include "mail/queue.h"
 #include "net/pool.h"
 #include "net/server.h"
 #include "net/tls.h"
 #include "pop3/server.h"
+#include "smtp/delivery.h"
+#include "smtp/server.h"
 
 static const char usage[] =
     "usage: outpost serve [-c FILE | --data DIR]\n"
@@ -194,6 +199,27 @@ struct runtime {
     struct settings s;
 };
 
+/* The [smtp] section as the SMTP service takes it. */
+static void smtp_settings(const struct settings *s, const char *host, struct smtp_config *out)
+{
+    struct smtp_config sc = {
+        .datadir = s->data_dir,
+        .hostname = host,
+        .default_domain = s->default_domain,
+        .local_domains = s->smtp_local_domains,
+        .aliases = s->smtp_aliases,
+        .catch_all = s->smtp_catch_all,
+        .plaintext = (enum plaintext_policy)s->plaintext,
+        .max_message_size = s->max_message_size,
+        .max_recipients = s->smtp_max_recipients,
+        .idle_ms = s->smtp_idle_timeout,
+        .command_ms = s->smtp_command_timeout,
+        .data_ms = s->smtp_data_timeout,
+        .on_queued = delivery_kick,
+    };
+    *out = sc;
+}
+
 static void configure_services(const struct settings *s)
 {
     char host[256];
@@ -208,6 +234,10 @@ static void configure_services(const struct settings *s)
     };
     if (pop3_configure(&pc) < 0)
         log_err("pop3: out of memory applying the configuration");
+    struct smtp_config sc;
+    smtp_settings(s, host, &sc);
+    if (smtp_configure(&sc) < 0)
+        log_err("smtp: cannot apply the configuration");
     struct dns_server_config dc = {
         .udp_payload = s->dns_udp_payload,
         .tcp_idle_ms = s->dns_tcp_idle_timeout,
@@ -286,6 +316,97 @@ out:
     free(sec);
 }
 
+/* ---- the outgoing queue ---------------------------------------------------- */
+
+/* The domains whose mail stays here: delivery never sends mail for them
+ * out (a loop guard). As the SMTP server decides: [smtp] local_domains,
+ * or when empty [mail] default_domain and the domain of every account. */
+struct domain_list {
+    char **v;
+    size_t n, cap;
+};
+
+static void domain_add(void *arg, const char *address)
+{
+    struct domain_list *l = arg;
+    const char *d = strrchr(address, '@');
+    d = d ? d + 1 : address;
+    if (!*d)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcasecmp(l->v[i], d) == 0)
+            return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 8;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = xstrdup(d);
+}
+
+static void domain_list_free(struct domain_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* queue_init() and the delivery runners. 0, or negative. */
+static int start_queue(const struct settings *s, struct accounts *acc, struct domain_list *local)
+{
+    char host[256];
+    host_name(s, host, sizeof host);
+    struct queue_config qc = {
+        .datadir = s->data_dir,
+        .hostname = host,
+        .expiry_s = s->queue_expiry / 1000,
+        .delay_warn_s = s->queue_delay_warn / 1000,
+        .retry_min_s = s->queue_retry_min / 1000,
+        .retry_max_s = s->queue_retry_max / 1000,
+        .local_rcpt = smtp_local_rcpt,
+    };
+    int r = queue_init(&qc);
+    if (r < 0)
+        return r;
+    if (s->smtp_local_domains && s->smtp_local_domains[0]) {
+        char *list = xstrdup(s->smtp_local_domains), *save = NULL;
+        for (char *d = strtok_r(list, ", \t", &save); d; d = strtok_r(NULL, ", \t", &save))
+            domain_add(local, d);
+        free(list);
+    } else {
+        domain_add(local, s->default_domain);
+        accounts_list(acc, domain_add, local);
+    }
+    struct delivery_config dc = {
+        .datadir = s->data_dir,
+        .hostname = host,
+        .smtp_port = s->queue_smtp_port,
+        .runners = s->queue_runners,
+        .connect_timeout_ms = s->queue_connect_timeout,
+        .smtp_timeout_ms = s->queue_smtp_timeout,
+        .local_domains = (const char *const *)local->v,
+        .nlocal_domains = local->n,
+    };
+    struct dns_remotes rem;
+    char msg[256];
+    if (dns_remotes_parse(s->queue_resolver, 53, &rem, msg, sizeof msg) == 0) {
+        for (size_t i = 0; i < rem.n && dc.nresolvers < DNS_RESOLV_MAXNS; i++) {
+            dc.resolvers[dc.nresolvers].addr = rem.v[i].addr;
+            dc.resolvers[dc.nresolvers++].len = rem.v[i].addrlen;
+        }
+        dns_remotes_free(&rem);
+    }
+    if ((r = delivery_start(&dc)) < 0) {
+        log_err("queue: cannot start delivery: %s", op_strerror(r));
+        queue_shutdown();
+    }
+    return r;
+}
+
 /* The pid file lets 'outpost dns reload' find the server. */
 static void pid_path(const struct settings *s, char *out, size_t len)
 {
@@ -301,6 +422,18 @@ static bool same_addrs(const struct cfg_addrs *a, const struct cfg_addrs *b)
         if (a->len[i] != b->len[i] || memcmp(&a->addr[i], &b->addr[i], a->len[i]) != 0)
             return false;
     return true;
+}
+
+/* The queue and its runners keep the [queue] settings they started with. */
+static bool queue_settings_differ(const struct settings *a, const struct settings *b)
+{
+    return strcmp(a->queue_resolver ? a->queue_resolver : "",
+                  b->queue_resolver ? b->queue_resolver : "") != 0 ||
+           a->queue_smtp_port != b->queue_smtp_port || a->queue_runners != b->queue_runners ||
+           a->queue_connect_timeout != b->queue_connect_timeout ||
+           a->queue_smtp_timeout != b->queue_smtp_timeout || a->queue_expiry != b->queue_expiry ||
+           a->queue_retry_min != b->queue_retry_min || a->queue_retry_max != b->queue_retry_max ||
+           a->queue_delay_warn != b->queue_delay_warn;
 }
 
 /* SIGHUP: read the file again; apply it only if it is valid. */
@@ -338,10 +471,15 @@ static void on_reload(void *arg)
         log_warn("reload: a new data directory takes effect only after a restart");
     if (!same_addrs(&ns.pop3_listen, &rt->s.pop3_listen) ||
         !same_addrs(&ns.pop3_listen_tls, &rt->s.pop3_listen_tls) ||
+        !same_addrs(&ns.smtp_listen, &rt->s.smtp_listen) ||
+        !same_addrs(&ns.smtp_listen_submission, &rt->s.smtp_listen_submission) ||
+        !same_addrs(&ns.smtp_listen_submissions, &rt->s.smtp_listen_submissions) ||
         !same_addrs(&ns.dns_listen, &rt->s.dns_listen))
         log_warn("reload: new listening addresses take effect only after a restart");
     if (ns.workers != rt->s.workers || strcmp(ns.user ? ns.user : "", rt->s.user ? rt->s.user : "") != 0)
         log_warn("reload: [server] workers and user take effect only after a restart");
+    if (queue_settings_differ(&ns, &rt->s))
+        log_warn("reload: [queue] settings take effect only after a restart");
     log_setup(ns.log == 1 ? "syslog" : "stderr", (enum log_level)ns.log_level);
     server_set_limits(ns.max_connections, ns.max_per_ip, ns.shutdown_grace);
     /* The data directory stays as started. */
@@ -415,6 +553,17 @@ int cmd_serve(int argc, char **argv)
         settings_free(s);
         return EXIT_BADCONF;
     }
+    {
+        char host[256];
+        host_name(s, host, sizeof host);
+        struct smtp_config sc;
+        smtp_settings(s, host, &sc);
+        if (smtp_config_check(&sc, err, sizeof err) < 0) {
+            fprintf(stderr, "%s: [smtp] %s\n", s->config_path ? s->config_path : "config", err);
+            settings_free(s);
+            return EXIT_BADCONF;
+        }
+    }
     server_block_signals();
     if (server_init(s->workers, s->max_connections, s->max_per_ip, s->shutdown_grace) < 0) {
         fprintf(stderr, "outpost: cannot start the event loops\n");
@@ -422,10 +571,13 @@ int cmd_serve(int argc, char **argv)
     }
     configure_services(s);
     if (pop3_listen(&s->pop3_listen, &s->pop3_listen_tls, err, sizeof err) < 0 ||
+        smtp_listen(&s->smtp_listen, &s->smtp_listen_submission, &s->smtp_listen_submissions,
+                    err, sizeof err) < 0 ||
         dns_server_listen(&s->dns_listen, err, sizeof err) < 0) {
         fprintf(stderr, "outpost: %s\n", err);
         server_cleanup();
         pop3_cleanup();
+        smtp_cleanup();
         settings_free(s);
         return 1;
     }
@@ -433,6 +585,7 @@ int cmd_serve(int argc, char **argv)
     if (cli_become_user(s) < 0) {
         server_cleanup();
         pop3_cleanup();
+        smtp_cleanup();
         settings_free(s);
         return 1;
     }
@@ -443,12 +596,29 @@ int cmd_serve(int argc, char **argv)
                 op_strerror(r));
         server_cleanup();
         pop3_cleanup();
+        smtp_cleanup();
+        settings_free(s);
+        return 1;
+    }
+    /* The queue recovers what a crash left before any session starts. */
+    struct domain_list local = {0};
+    if ((r = start_queue(s, acc, &local)) < 0) {
+        fprintf(stderr, "outpost: cannot start the mail queue in %s: %s\n", s->data_dir,
+                op_strerror(r));
+        accounts_close(acc);
+        domain_list_free(&local);
+        server_cleanup();
+        pop3_cleanup();
+        smtp_cleanup();
         settings_free(s);
         return 1;
     }
     accounts_close(acc);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    pool_start(ncpu > 2 ? (unsigned)ncpu : 2);
+    /* Most pool work waits on the disk (fsync of accepted mail), not the
+     * CPU: more threads than cores let concurrent sessions' fsyncs meet in
+     * one journal commit (group commit). */
+    pool_start(ncpu > 2 ? (unsigned)ncpu * 8 : 16);
     load_zones(s);
     char pidfile[4200];
     pid_path(s, pidfile, sizeof pidfile);
@@ -462,6 +632,12 @@ int cmd_serve(int argc, char **argv)
            s->config_path ? s->config_path : "built-in defaults");
     print_service("pop3", &s->pop3_listen, "try: curl pop3://%s/ --user alice@example.test");
     print_service("pop3s", &s->pop3_listen_tls, "try: curl -k pop3s://%s/1 --user alice@example.test");
+    print_service("smtp", &s->smtp_listen,
+                  "try: swaks --server %s --to bob@example.test --from alice@example.test");
+    print_service("subm", &s->smtp_listen_submission,
+                  "try: swaks --server %s --tls --auth PLAIN --auth-user alice@example.test --to bob@example.test");
+    print_service("subms", &s->smtp_listen_submissions,
+                  "try: swaks --server %s --tlsc --auth PLAIN --auth-user alice@example.test --to bob@example.test");
     for (int i = 0; i < s->dns_listen.n; i++) {
         /* dig takes the address and the port apart: "@::1 -p 53". */
         const struct sockaddr_storage *ss = &s->dns_listen.addr[i];
@@ -485,7 +661,11 @@ int cmd_serve(int argc, char **argv)
     server_run(on_reload, &rt);
 
     dns_secondary_stop();
+    delivery_stop();
+    domain_list_free(&local);
     pool_stop();
+    /* After the pool: sessions' queue_submit() calls run there. */
+    queue_shutdown();
     server_cleanup();
     dns_server_cleanup();
     dns_notify_cleanup();
@@ -494,6 +674,7 @@ int cmd_serve(int argc, char **argv)
     if (pidfile[0])
         unlink(pidfile);
     pop3_cleanup();
+    smtp_cleanup();
     tls_shutdown();
     log_info("stopped");
     settings_free(&rt.s);

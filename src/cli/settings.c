@@ -49,7 +49,7 @@ const struct cfg_key settings_schema[] = {
 
     {"tls", "cert", CFG_STR, OFF(cert), "cert.pem", 0, 0, NULL,
      "PEM certificate chain, leaf first. Relative to the data directory. "
-     "Reloaded on SIGHUP. Needed only when a service speaking TLS (POP3) is on."},
+     "Reloaded on SIGHUP. Needed only when a service speaking TLS (POP3, SMTP) is on."},
     {"tls", "key", CFG_STR, OFF(key), "key.pem", 0, 0, NULL,
      "PEM private key of the certificate. Relative to the data directory."},
     {"tls", "min_version", CFG_ENUM, OFF(tls_min), "1.2", 0, 0, tls_versions,
@@ -84,6 +84,41 @@ const struct cfg_key settings_schema[] = {
      "within this time, however slowly its bytes trickle in; otherwise the "
      "session is closed."},
 
+    {"smtp", "listen", CFG_ADDRS, OFF(smtp_listen), "127.0.0.1:10025", 0, 0, NULL,
+     "Addresses for inbound SMTP (RFC 5321, the MX role: port 25), e.g. "
+     "0.0.0.0:25, [::]:25. Mail only for the local domains, no AUTH, no "
+     "relaying; STARTTLS offered. Empty: none."},
+    {"smtp", "listen_submission", CFG_ADDRS, OFF(smtp_listen_submission), "127.0.0.1:10587", 0, 0, NULL,
+     "Addresses for message submission (RFC 6409, port 587): STARTTLS, then "
+     "AUTH before MAIL; authenticated users may send to any domain. Empty: none."},
+    {"smtp", "listen_submissions", CFG_ADDRS, OFF(smtp_listen_submissions), "127.0.0.1:10465", 0, 0, NULL,
+     "Addresses for submission over implicit TLS (RFC 8314, port 465). Empty: none."},
+    {"smtp", "local_domains", CFG_STR, OFF(smtp_local_domains), "", 0, 0, NULL,
+     "Domains whose mail is delivered here, comma separated. Empty: [mail] "
+     "default_domain plus the domain of every existing account."},
+    {"smtp", "aliases", CFG_STR, OFF(smtp_aliases), "", 0, 0, NULL,
+     "Aliases of local accounts, comma separated: 'postmaster@example.test = "
+     "alice@example.test, sales@example.test = bob@example.test'. An alias wins "
+     "over an account of the same name."},
+    {"smtp", "catch_all", CFG_STR, OFF(smtp_catch_all), "", 0, 0, NULL,
+     "Per local domain, the account that receives mail for unknown users "
+     "there: 'example.test = alice@example.test, ...'. Without one, unknown "
+     "users are refused at RCPT (550 5.1.1)."},
+    {"smtp", "max_recipients", CFG_UINT, OFF(smtp_max_recipients), "100", 1, 100000, NULL,
+     "Recipients per message; beyond it RCPT gets 452 and the client sends "
+     "the rest in another transaction (RFC 5321 section 4.5.3.1.8 asks for at "
+     "least 100)."},
+    {"smtp", "idle_timeout", CFG_DURATION, OFF(smtp_idle_timeout), "5m", 1000, DAY_MS, NULL,
+     "Waiting for the next command this long closes the session with 421 "
+     "(RFC 5321 section 4.5.3.2.7: at least 5 minutes)."},
+    {"smtp", "command_timeout", CFG_DURATION, OFF(smtp_command_timeout), "5m", 1000, DAY_MS, NULL,
+     "A command line (or TLS handshake) that has started must be complete "
+     "within this time, however slowly its bytes come."},
+    {"smtp", "data_timeout", CFG_DURATION, OFF(smtp_data_timeout), "3m", 1000, DAY_MS, NULL,
+     "During DATA or BDAT, the longest wait for more message data (RFC 5321 "
+     "section 4.5.3.2.5: at least 3 minutes). A client that stops sending "
+     "gets 421 and nothing of its message is delivered."},
+
     {"dns", "listen", CFG_ADDRS, OFF(dns_listen), "127.0.0.1:10053", 0, 0, NULL,
      "Addresses for the authoritative DNS service, UDP and TCP on each, e.g. "
      "0.0.0.0:53, [::]:53. Empty: DNS off."},
@@ -106,6 +141,34 @@ const struct cfg_key settings_schema[] = {
     {"dns", "log_queries", CFG_BOOL, OFF(dns_log_queries), "no", 0, 0, NULL,
      "Log one line per DNS query (client, name, type, answer). Costly on a busy "
      "server."},
+
+    {"queue", "resolver", CFG_STR, OFF(queue_resolver), "", 0, 0, NULL,
+     "DNS resolvers asked for the MX and address records of recipient domains, "
+     "as ADDR[:PORT], several separated by commas and tried in order (port 53 "
+     "by default). Empty: the nameserver lines of /etc/resolv.conf."},
+    {"queue", "smtp_port", CFG_UINT, OFF(queue_smtp_port), "25", 1, 65535, NULL,
+     "The port of other domains' mail servers. 25 on the Internet (RFC 5321 "
+     "section 4.5.4); another value only for tests and private networks."},
+    {"queue", "runners", CFG_UINT, OFF(queue_runners), "4", 1, 64, NULL,
+     "Messages delivered to other domains at the same time (threads)."},
+    {"queue", "connect_timeout", CFG_DURATION, OFF(queue_connect_timeout), "30s", 100, 600000, NULL,
+     "How long a connection to a remote mail server may take to open before "
+     "the next address or host is tried."},
+    {"queue", "smtp_timeout", CFG_DURATION, OFF(queue_smtp_timeout), "0", 0, 3600000, NULL,
+     "When not 0, the longest wait for any reply of a remote server. 0: the "
+     "times of RFC 5321 section 4.5.3.2 (5 minutes for the greeting, MAIL and "
+     "RCPT, 2 for DATA, 3 per block of data, 10 for the end of data)."},
+    {"queue", "expiry", CFG_DURATION, OFF(queue_expiry), "5d", 60000, 30 * DAY_MS, NULL,
+     "A message not delivered after this long is returned to its sender "
+     "(a delivery status notification, RFC 3464)."},
+    {"queue", "retry_min", CFG_DURATION, OFF(queue_retry_min), "5m", 1000, DAY_MS, NULL,
+     "The wait before the first retry after a temporary failure; each "
+     "following wait doubles, up to retry_max."},
+    {"queue", "retry_max", CFG_DURATION, OFF(queue_retry_max), "1h", 1000, DAY_MS, NULL,
+     "The longest wait between two attempts at one message."},
+    {"queue", "delay_warn", CFG_DURATION, OFF(queue_delay_warn), "4h", 0, 30 * DAY_MS, NULL,
+     "After this long undelivered, senders who asked for it (NOTIFY=DELAY) are "
+     "told that their message is delayed. 0: never."},
 };
 const size_t settings_nkeys = ARRAY_LEN(settings_schema);
 
@@ -360,6 +423,36 @@ static int check_key_refs(const struct settings *s, const char *fname, struct bu
     return nerr;
 }
 
+/* [queue] resolver: an address list without keys; retry_min <= retry_max. */
+static int check_queue(const struct settings *s, const char *fname, struct buf *errors)
+{
+    int nerr = 0;
+    struct dns_remotes rem;
+    char msg[256];
+    if (dns_remotes_parse(s->queue_resolver ? s->queue_resolver : "", 53, &rem, msg,
+                          sizeof msg) != 0) {
+        buf_printf(errors, "%s: [queue] resolver: %s\n", fname, msg);
+        nerr++;
+    } else {
+        for (size_t i = 0; i < rem.n; i++)
+            if (rem.v[i].key[0]) {
+                buf_printf(errors, "%s: [queue] resolver: no keys here\n", fname);
+                nerr++;
+                break;
+            }
+        if (rem.n > 3) {
+            buf_printf(errors, "%s: [queue] resolver: at most 3 addresses\n", fname);
+            nerr++;
+        }
+        dns_remotes_free(&rem);
+    }
+    if (s->queue_retry_min > s->queue_retry_max) {
+        buf_printf(errors, "%s: [queue] retry_min is longer than retry_max\n", fname);
+        nerr++;
+    }
+    return nerr;
+}
+
 /* TSIG secrets in a file others may read are no secrets (RFC 8945 section
  * 9): say so, without refusing to start. */
 static void warn_if_readable(const char *path)
@@ -409,6 +502,7 @@ int settings_load(struct settings *s, const char *path, const char *data_overrid
         }
     }
     nerr += check_key_refs(s, path ? path : "config", errors);
+    nerr += check_queue(s, path ? path : "config", errors);
     if (path && s->keys.n > 0)
         warn_if_readable(path);
     s->cert_path = abs_path(s->data_dir, s->cert);

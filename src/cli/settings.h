@@ -46,6 +46,12 @@ struct settings {
     unsigned pop3_idle_timeout; /* ms */
     unsigned pop3_command_timeout; /* ms */
 
+    /* [smtp] */
+    struct cfg_addrs smtp_listen, smtp_listen_submission, smtp_listen_submissions;
+    char *smtp_local_domains, *smtp_aliases, *smtp_catch_all;
+    unsigned smtp_max_recipients;
+    unsigned smtp_idle_timeout, smtp_command_timeout, smtp_data_timeout; /* ms */
+
     /* [dns] */
     struct cfg_addrs dns_listen;
     unsigned dns_udp_payload;   /* our EDNS payload size */
@@ -53,6 +59,16 @@ struct settings {
     unsigned dns_rrl_rate;      /* responses/s per client prefix and kind; 0 = off */
     unsigned dns_rrl_slip;
     bool dns_log_queries;
+
+    /* [queue] */
+    char *queue_resolver;       /* "ADDR[:PORT], ..."; "" = /etc/resolv.conf */
+    unsigned queue_smtp_port;   /* remote servers' SMTP port */
+    unsigned queue_runners;     /* concurrent deliveries */
+    unsigned queue_connect_timeout; /* ms */
+    unsigned queue_smtp_timeout;    /* ms; 0 = RFC 5321 section 4.5.3.2's */
+    unsigned queue_expiry;      /* ms */
+    unsigned queue_retry_min, queue_retry_max; /* ms */
+    unsigned queue_delay_warn;  /* ms; 0 = never */
 
     /* [key NAME], one item per TSIG key: struct settings_key */
     struct cfg_list keys;
@@ -113,11 +129,12 @@ extern const size_t settings_ngroups;
  * data_override (from --data) wins over the file's [server] data.
  * Returns the number of errors, or negative on I/O failure. */
 /* Whether any enabled service speaks TLS (POP3 has STLS on its plain
- * listener too). Without one, no certificate is needed: a DNS-only server
+ * listener too, SMTP STARTTLS on its MX and submission listeners). Without one, no certificate is needed: a DNS-only server
  * starts without [tls] files. */
 static inline bool settings_need_tls(const struct settings *s)
 {
-    return s->pop3_listen.n > 0 || s->pop3_listen_tls.n > 0;
+    return s->pop3_listen.n > 0 || s->pop3_listen_tls.n > 0 || s->smtp_listen.n > 0 ||
+           s->smtp_listen_submission.n > 0 || s->smtp_listen_submissions.n > 0;
 }
 
 int settings_load(struct settings *s, const char *path, const char *data_override,

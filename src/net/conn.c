@@ -34,6 +34,7 @@ enum {
     F_RD_WANTS_W = 1 << 11,  /* SSL_read needs the socket writable */
     F_WR_WANTS_R = 1 << 12,  /* SSL_write needs the socket readable */
     F_OPENED     = 1 << 13,  /* on_open has run: on_close is owed */
+    F_RAW        = 1 << 14,  /* input goes to on_bytes unframed */
 };
 
 struct conn {
@@ -268,6 +269,8 @@ static bool has_unit(const struct conn *c)
     size_t n = buf_len(&c->in);
     if (c->svc->framing == CONN_FRAME_LEN16)
         return n >= 2 && n >= 2 + (size_t)(p[0] << 8 | p[1]);
+    if (c->flags & F_RAW)
+        return n > 0;
     return memchr(p, '\n', n) != NULL;
 }
 
@@ -361,6 +364,15 @@ static void process_input(struct conn *c)
     while (c->svc->framing == CONN_FRAME_LINES && may_deliver(c) && buf_len(&c->in) > 0) {
         char *p = (char *)buf_ptr(&c->in);
         size_t avail = buf_len(&c->in);
+        if (c->flags & F_RAW) {
+            size_t used = c->svc->ops->on_bytes(c, p, avail);
+            if (c->flags & F_DEAD)
+                return;
+            buf_consume(&c->in, used < avail ? used : avail);
+            if (used < avail && (c->flags & F_RAW) && !(c->flags & F_PAUSED))
+                break;                   /* it wants more before going on */
+            continue;
+        }
         char *lf = memchr(p, '\n', avail);
         if (c->flags & F_DISCARD) {
             if (!lf) {
@@ -473,6 +485,16 @@ static void on_input_defer(struct loop_defer *d)
         read_input(c);
     else
         process_input(c);
+}
+
+void conn_set_raw(struct conn *c, bool raw)
+{
+    if (raw && c->svc->ops->on_bytes) {
+        c->flags |= F_RAW;
+        c->flags &= ~F_DISCARD;
+    } else {
+        c->flags &= ~F_RAW;
+    }
 }
 
 void conn_pause(struct conn *c)

@@ -21,6 +21,12 @@
  *   on_close     the connection is gone: free the session
  *   on_message   (CONN_FRAME_LEN16 services, instead of on_line) one whole
  *                message without its 2-octet length prefix
+ *   on_bytes     (optional; while conn_set_raw(c, true)) the input as it
+ *                arrives, unframed: returns how many bytes it used. A
+ *                session that uses fewer than it was given has left raw
+ *                mode or paused; the rest is delivered later (as lines
+ *                once raw mode is off). For message bodies whose line
+ *                ends must be seen exactly (SMTP DATA, BDAT chunks).
  *
  * Framing: lines (the text protocols), or messages each preceded by its
  * length as 2 octets in network order (DNS over TCP, RFC 1035 section
@@ -59,6 +65,7 @@ struct conn_ops {
     void (*on_shutdown)(struct conn *c);
     void (*on_close)(struct conn *c);
     void (*on_message)(struct conn *c, const uint8_t *msg, size_t len);
+    size_t (*on_bytes)(struct conn *c, const char *p, size_t len);
 };
 
 enum conn_framing {
@@ -97,6 +104,10 @@ void   conn_touch(struct conn *c);
 /* Stop / restart delivering lines (pipelined input stays buffered). */
 void conn_pause(struct conn *c);
 void conn_resume(struct conn *c);
+
+/* Raw mode (CONN_FRAME_LINES services with on_bytes): deliver the input
+ * unframed through on_bytes instead of as lines, until turned off. */
+void conn_set_raw(struct conn *c, bool raw);
 
 /* Keep the connection struct (and so its session) alive across async work.
  * Each hold needs one release; if the client left meanwhile, the session's

@@ -28,6 +28,10 @@ struct delivery_config {
     unsigned smtp_port;                 /* remote servers' port: 25 (tests use others) */
     unsigned runners;                   /* concurrent deliveries */
     unsigned connect_timeout_ms;
+    /* Added to the contract: when not 0, caps every wait of the SMTP
+     * dialogue (else RFC 5321 section 4.5.3.2's minutes), so tests of a
+     * server that hangs take seconds. */
+    unsigned smtp_timeout_ms;
     /* Local domains: mail for them never leaves (a loop guard). */
     const char *const *local_domains;
     size_t nlocal_domains;

@@ -138,6 +138,15 @@ class Outpost:
         self.dns_port = free_dns_port()
         while self.dns_port in (self.pop3_port, self.pop3s_port):
             self.dns_port = free_dns_port()
+        # SMTP: MX, submission, submissions (the defaults would clash between servers).
+        taken = {self.pop3_port, self.pop3s_port, self.dns_port}
+        self.smtp_ports = []
+        while len(self.smtp_ports) < 3:
+            p = free_port()
+            if p not in taken:
+                taken.add(p)
+                self.smtp_ports.append(p)
+        self.smtp_port, self.submission_port, self.submissions_port = self.smtp_ports
         self.passwords = {}
         self.proc = None
         self.returncode = None
@@ -164,6 +173,13 @@ class Outpost:
             "pop3": {"listen": "127.0.0.1:%d" % self.pop3_port,
                      "listen_tls": "127.0.0.1:%d" % self.pop3s_port},
             "dns": {"listen": "127.0.0.1:%d" % self.dns_port},
+            "smtp": {"listen": "127.0.0.1:%d" % self.smtp_port,
+                     "listen_submission": "127.0.0.1:%d" % self.submission_port,
+                     "listen_submissions": "127.0.0.1:%d" % self.submissions_port},
+            # Mail for other domains is looked up in this server's own DNS
+            # (REFUSED outside its zones: a temporary failure), so nothing
+            # queued by a test ever leaves the machine.
+            "queue": {"resolver": "127.0.0.1:%d" % self.dns_port},
         }
         for (section, key), value in self.extra.items():
             sections.setdefault(section, {})

@@ -1,0 +1,283 @@
+#!/bin/bash
+# bench/smtp/run.sh - outpost's SMTP server against Postfix, on loopback, in one run.
+#
+# Both servers accept mail for bob@example.test and deliver it into a
+# Maildir, with every message on disk (fsync) before its 250. Measured for
+# each server:
+#   (1) messages/s: smtp-source (Postfix's load generator) sends MSGS
+#       messages of MSG_SIZE octets over SESSIONS parallel sessions; the
+#       clock runs from the first connection until every message is a file
+#       in the Maildir's new/ (Postfix delivers after its 250, from its
+#       queue, so its figure includes that). Losses (files missing after
+#       a minute's wait) are counted: they must be 0. The median of RUNS
+#       runs.
+#   (2) memory per idle SMTP session: the growth of the summed PSS of the
+#       server's process tree when CONNS sessions have said EHLO and wait,
+#       divided by CONNS.
+# Postfix runs from its own config directory under the temp directory:
+# master in the foreground (setsid master -d -c DIR), chroot off, virtual
+# delivery to Maildir; nothing of the system's mail setup is used or
+# changed, and nothing is left listening.
+#
+# Usage: bench/smtp/run.sh [outpost|postfix|both]     (default both)
+# Environment: OUTPOST_BIN (default build/release/outpost), MSGS, MSG_SIZE,
+#              SESSIONS, CONNS, RUNS, KEEP=1 keeps the temp directory.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+repo=$(pwd)
+
+which_servers=${1:-both}
+OUTPOST_BIN=${OUTPOST_BIN:-$repo/build/release/outpost}
+MSGS=${MSGS:-5000}
+MSG_SIZE=${MSG_SIZE:-1024}
+SESSIONS=${SESSIONS:-10}
+CONNS=${CONNS:-1000}
+RUNS=${RUNS:-3}
+SMTP_SOURCE=/usr/sbin/smtp-source
+PF_DAEMONS=$(postconf -h daemon_directory 2>/dev/null || echo /usr/lib/postfix/sbin)
+PYTHON=/usr/bin/python3
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((CONNS * 2 + 200)) ]; then
+    echo "bench: open-file limit $(ulimit -n) is too low for $CONNS connections" >&2
+    exit 1
+fi
+for tool in "$SMTP_SOURCE" "$PF_DAEMONS/master" "$PYTHON"; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool missing (scripts/setup.sh bench)" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d /tmp/outpost-smtp-bench.XXXXXX) || exit 1
+chmod 755 "$tmp"               # Postfix's virtual agent runs as the postfix user
+server_pids=()
+client_pids=()
+
+cleanup() {
+    local p
+    for p in "${client_pids[@]}" "${server_pids[@]}"; do
+        kill -TERM "$p" 2>/dev/null
+    done
+    for p in "${client_pids[@]}" "${server_pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    if [ "${KEEP:-0}" = 1 ]; then echo "bench: kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { echo "bench: $*" >&2; }
+
+free_port() {
+    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {
+    for _ in $(seq 300); do
+        kill -0 "$2" 2>/dev/null || return 1
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+proc_tree() {
+    local todo=("$1") i=0 c
+    while [ "$i" -lt ${#todo[@]} ]; do
+        for c in $(cat /proc/"${todo[$i]}"/task/*/children 2>/dev/null); do todo+=("$c"); done
+        i=$((i + 1))
+    done
+    echo "${todo[@]}"
+}
+
+pss_kib() {
+    local p files=()
+    for p in $(proc_tree "$1"); do files+=("/proc/$p/smaps_rollup"); done
+    awk '/^Pss:/ {s += $2} END {print s + 0}' "${files[@]}" 2>/dev/null
+}
+
+count_files() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l; }
+
+# rate_run NAME PORT MAILDIR_NEW: one smtp-source run; prints "rate lost".
+rate_run() {
+    local name=$1 port=$2 dir=$3 start end n last t
+    rm -rf "$dir"/* 2>/dev/null
+    start=$(date +%s.%N)
+    "$SMTP_SOURCE" -d -s "$SESSIONS" -m "$MSGS" -l "$MSG_SIZE" -f sender@example.org \
+        -t bob@example.test "127.0.0.1:$port" || say "$name: smtp-source failed"
+    # Until every message is a file (a minute at most once no file comes).
+    last=0; t=0
+    while :; do
+        n=$(count_files "$dir")
+        [ "$n" -ge "$MSGS" ] && break
+        if [ "$n" = "$last" ]; then t=$((t + 1)); [ "$t" -ge 600 ] && break; else t=0; last=$n; fi
+        sleep 0.1
+    done
+    end=$(date +%s.%N)
+    n=$(count_files "$dir")
+    awk -v s="$start" -v e="$end" -v n="$n" -v m="$MSGS" \
+        'BEGIN {printf "%.0f %d\n", n / (e - s), m - n}'
+}
+
+rate_median() {
+    local name=$1 port=$2 dir=$3 i out rates=() lost=0
+    for i in $(seq "$RUNS"); do
+        out=$(rate_run "$name" "$port" "$dir")
+        say "$name run $i: $(awk '{print $1 " messages/s, " $2 " lost"}' <<<"$out")"
+        rates+=("${out% *}")
+        lost=$((lost + ${out#* }))
+    done
+    echo "$(printf '%s\n' "${rates[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') $lost"
+}
+
+idle_kib() {
+    local name=$1 port=$2 spid=$3 before after cpid ready=$tmp/ready-$1
+    sleep 1
+    before=$(pss_kib "$spid")
+    rm -f "$ready"
+    "$PYTHON" bench/smtp/idle.py "$port" "$CONNS" "$ready" 300 &
+    cpid=$!
+    client_pids+=("$cpid")
+    for _ in $(seq 3000); do
+        [ -e "$ready" ] && break
+        kill -0 "$cpid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ ! -e "$ready" ]; then
+        say "$name: the idle sessions did not all start"
+        kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+        return 1
+    fi
+    say "$name: $(cat "$ready")"
+    sleep 2
+    after=$(pss_kib "$spid")
+    say "$name: PSS $before KiB before, $after KiB with $CONNS idle sessions ($(proc_tree "$spid" | wc -w) processes)"
+    kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+    awk -v a="$after" -v b="$before" -v n="$CONNS" 'BEGIN {printf "%.1f\n", (a - b) / n}'
+}
+
+stop_server() {
+    kill -TERM "$1" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
+o_rate=; o_lost=; o_idle=; p_rate=; p_lost=; p_idle=
+
+# ---------------------------------------------------------------- outpost
+if [ "$which_servers" = outpost ] || [ "$which_servers" = both ]; then
+    [ -x "$OUTPOST_BIN" ] || { say "no $OUTPOST_BIN (make)"; exit 1; }
+    od=$tmp/outpost
+    mkdir -p "$od/data"
+    port=$(free_port)
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+        -subj /CN=bench -keyout "$od/data/key.pem" -out "$od/data/cert.pem" 2>/dev/null
+    cat >"$od/outpost.conf" <<CONF
+[server]
+data = data
+log_level = warning
+hostname = outpost-bench.test
+[limits]
+max_connections = $((CONNS + 100))
+max_per_ip = $((CONNS + 100))
+[pop3]
+listen =
+listen_tls =
+[dns]
+listen =
+[smtp]
+listen = 127.0.0.1:$port
+listen_submission =
+listen_submissions =
+CONF
+    echo "bench-password-$RANDOM$RANDOM" | "$OUTPOST_BIN" user add bob@example.test -c "$od/outpost.conf" >/dev/null
+    "$OUTPOST_BIN" serve -c "$od/outpost.conf" >"$od/stdout" 2>"$od/stderr" &
+    opid=$!
+    server_pids+=("$opid")
+    wait_port "$port" "$opid" || { say "outpost did not start"; cat "$od/stderr" >&2; exit 1; }
+    read -r o_rate o_lost < <(rate_median outpost "$port" "$od/data/mail/example.test/bob/new")
+    o_idle=$(idle_kib outpost "$port" "$opid")
+    stop_server "$opid"
+fi
+
+# ---------------------------------------------------------------- postfix
+if [ "$which_servers" = postfix ] || [ "$which_servers" = both ]; then
+    pd=$tmp/postfix
+    mkdir -p "$pd/etc" "$pd/queue" "$pd/data" "$pd/mail"
+    chown postfix:postfix "$pd/data" "$pd/mail"
+    port=$(free_port)
+    uid=$(id -u postfix); gid=$(id -g postfix)
+    cat >"$pd/etc/main.cf" <<CONF
+compatibility_level = 3.6
+queue_directory = $pd/queue
+data_directory = $pd/data
+mail_owner = postfix
+myhostname = postfix-bench.test
+mydomain = postfix-bench.test
+myorigin = postfix-bench.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+local_recipient_maps =
+virtual_mailbox_domains = example.test
+virtual_mailbox_base = $pd/mail
+virtual_mailbox_maps = inline:{ bob@example.test=bob/ }
+virtual_uid_maps = static:$uid
+virtual_gid_maps = static:$gid
+smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination
+maillog_file = $pd/maillog
+maillog_file_prefixes = $tmp
+smtputf8_enable = no
+biff = no
+default_process_limit = $((CONNS + 200))
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+CONF
+    cat >"$pd/etc/master.cf" <<CONF
+127.0.0.1:$port inet n - n - - smtpd
+pickup    unix n - n 60 1 pickup
+cleanup   unix n - n - 0 cleanup
+qmgr      unix n - n 300 1 qmgr
+rewrite   unix - - n - - trivial-rewrite
+bounce    unix - - n - 0 bounce
+defer     unix - - n - 0 bounce
+trace     unix - - n - 0 bounce
+verify    unix - - n - 1 verify
+flush     unix n - n 1000? 0 flush
+proxymap  unix - - n - - proxymap
+smtp      unix - - n - - smtp
+relay     unix - - n - - smtp
+error     unix - - n - - error
+retry     unix - - n - - error
+discard   unix - - n - - discard
+virtual   unix - n n - - virtual
+anvil     unix - - n - 1 anvil
+scache    unix - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+showq     unix n - n - - showq
+CONF
+    postfix -c "$pd/etc" check >/dev/null 2>&1     # creates the queue's directories
+    setsid "$PF_DAEMONS/master" -d -c "$pd/etc" >"$pd/master.out" 2>&1 &
+    ppid=$!
+    server_pids+=("$ppid")
+    wait_port "$port" "$ppid" || { say "postfix did not start"; cat "$pd/maillog" "$pd/master.out" >&2; exit 1; }
+    read -r p_rate p_lost < <(rate_median postfix "$port" "$pd/mail/bob/new")
+    p_idle=$(idle_kib postfix "$port" "$ppid")
+    stop_server "$ppid"
+fi
+
+echo
+echo "SMTP, $MSGS messages of $MSG_SIZE octets over $SESSIONS sessions (median of $RUNS), fsync before 250:"
+[ -n "$o_rate" ] && printf '  outpost  %6s messages/s  lost %s   idle session %s KiB\n' "$o_rate" "$o_lost" "$o_idle"
+[ -n "$p_rate" ] && printf '  postfix  %6s messages/s  lost %s   idle session %s KiB\n' "$p_rate" "$p_lost" "$p_idle"
+if [ -n "$o_rate" ] && [ -n "$p_rate" ]; then
+    awk -v o="$o_rate" -v p="$p_rate" -v oi="$o_idle" -v pi="$p_idle" 'BEGIN {
+        printf "  outpost/postfix: %.2fx the messages/s", o / p
+        if (oi > 0) printf ", %.1fx less memory per idle session", pi / oi
+        printf "\n" }'
+fi
+[ "${o_lost:-0}" = 0 ] && [ "${p_lost:-0}" = 0 ]
