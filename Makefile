@@ -8,11 +8,11 @@
 #   make bench-dns    run outpost, NSD and Knot side by side (not part of make test)
 
 CC      ?= cc
-PKGS    := openssl sqlite3 libxcrypt libidn
+PKGS    := openssl sqlite3 libxcrypt libidn libedit
 CSTD    := -std=c17 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS_COMMON = $(CSTD) $(WARN) -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -pthread -MMD -MP
-LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lsqlite3 -lcrypt -lidn) -pthread
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lsqlite3 -lcrypt -lidn -ledit) -pthread
 
 SRC      := $(sort $(wildcard src/*/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(SRC))

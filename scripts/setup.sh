@@ -6,7 +6,7 @@
 set -e
 what=${1:-run}
 
-pkgs="gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libcrypt-dev libidn-dev openssl ca-certificates"
+pkgs="gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libcrypt-dev libidn-dev libedit-dev openssl ca-certificates"
 case $what in
 test)  pkgs="$pkgs clang libclang-rt-14-dev python3 python3-pytest curl fetchmail procps dovecot-core dovecot-pop3d"
        # DNS clients for tests/interop/test_dns*.py; NSD and Knot as reference servers
