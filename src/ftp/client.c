@@ -888,12 +888,13 @@ static size_t to_netascii(const char *in, size_t n, char *out, char *last)
     return o;
 }
 
-static int move_down(struct ftpc *c, struct data *d, const struct ftpc_io *io, uint64_t *total)
+static int move_down(struct ftpc *c, struct data *d, bool ascii, const struct ftpc_io *io,
+                     uint64_t *total)
 {
-    char *buf = malloc(FTPC_CHUNK), *conv = c->ascii ? malloc(FTPC_CHUNK + 1) : NULL;
+    char *buf = malloc(FTPC_CHUNK), *conv = ascii ? malloc(FTPC_CHUNK + 1) : NULL;
     bool held_cr = false;
     int r = 0;
-    if (!buf || (c->ascii && !conv)) {
+    if (!buf || (ascii && !conv)) {
         r = -ENOMEM;
         goto out;
     }
@@ -1044,7 +1045,11 @@ static int transfer_run(struct ftpc *c, const char *verb, const char *arg, uint6
         goto abort;
     if (c->prot_p && (r = tls_handshake(c, &d.s, c->session)) < 0)
         goto abort;
-    r = upload ? move_up(c, &d, io, &total) : move_down(c, &d, io, &total);
+    /* Listings are lines of text with CRLF (RFC 959 section 4.1.3, RFC
+     * 3659 section 7.2) whatever the TYPE: they arrive with local line ends. */
+    bool listing = strcmp(verb, "RETR") != 0;
+    r = upload ? move_up(c, &d, io, &total)
+               : move_down(c, &d, c->ascii || listing, io, &total);
     if (r < 0)
         goto abort;
     if (upload)

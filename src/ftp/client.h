@@ -221,7 +221,7 @@ struct ftpc_io {
 /*
  * Downloads: verb is RETR, LIST, NLST or MLSD, arg the path (or NULL).
  * offset > 0 first sends REST offset (RFC 3659 section 5). The payload
- * goes to io->write; in TYPE A, CRLF becomes LF. *bytes (may be NULL)
+ * goes to io->write; in TYPE A, and always for listings, CRLF becomes LF. *bytes (may be NULL)
  * gets the payload bytes written.
  */
 int ftpc_download(struct ftpc *c, const char *verb, const char *arg, uint64_t offset,
