@@ -112,8 +112,9 @@ class Vsftpd:
         self.conf.write_text("\n".join(lines) + "\n")
         self.proc = subprocess.Popen([VSFTPD, str(self.conf)], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.host = "::1" if "listen_ipv6=YES" in lines else "127.0.0.1"
         deadline = time.monotonic() + 10
-        while not port_open(self.port):
+        while not port_open(self.port, self.host):
             if self.proc.poll() is not None:
                 raise AssertionError("vsftpd exited: %r" % self.proc.stdout.read())
             assert time.monotonic() < deadline, "vsftpd did not start"
@@ -671,3 +672,47 @@ def test_silent_server_times_out(tmp_path):
     assert r.returncode == 1
     assert b"timed out" in r.stderr.lower(), r.stderr
     assert elapsed < 20
+
+
+def test_interrupted_transfer_aborts(server_factory, tmp_path):
+    """SIGINT during a download: the data connection is closed, ABOR sent,
+    both replies read, and the session goes on in step."""
+    srv = server_factory(extra=["local_max_rate=2000000"])
+    srv.put_file("slow.bin", os.urandom(30_000_000))
+    p = subprocess.Popen([OUTPOST_BIN, "ftp", "--no-netrc", "--password-stdin", "-u", srv.user,
+                          "127.0.0.1", str(srv.port)], cwd=tmp_path, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        p.stdin.write((srv.password + "\nget slow.bin\n").encode())
+        p.stdin.flush()
+        local = tmp_path / "slow.bin"
+        deadline = time.monotonic() + 30
+        while not (local.exists() and local.stat().st_size > 1_000_000):
+            assert time.monotonic() < deadline, "the download did not start"
+            time.sleep(0.05)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(b"pwd\nquit\n", timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    out, err = out.decode(), err.decode()
+    assert not sanitizer_reports(err), err
+    assert "get slow.bin: Operation canceled" in err, err
+    assert "Remote directory: /" in out and "221 Goodbye." in out, out
+    assert p.returncode == 1
+    assert local.stat().st_size < 30_000_000
+    assert "ABOR" in srv.commands()
+
+
+def test_ipv6_active_and_passive(server_factory, tmp_path):
+    """Over IPv6: EPSV, and EPRT |2| for active mode."""
+    srv = server_factory(extra=["listen=NO", "listen_ipv6=YES", "listen_address6=::1"])
+    src = tmp_path / "six.bin"
+    src.write_bytes(os.urandom(200_000))
+    url = "ftp://%s@[::1]:%d/six.bin" % (srv.user, srv.port)
+    ok(ftp("put", str(src), url, password=srv.password))
+    ok(ftp("--active", "get", url, "-o", str(tmp_path / "six.back"), password=srv.password))
+    assert (tmp_path / "six.back").read_bytes() == src.read_bytes()
+    verbs = [c.split(" ")[0] for c in srv.commands()]
+    assert "EPSV" in verbs and "EPRT" in verbs
