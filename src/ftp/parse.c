@@ -59,7 +59,7 @@ int ftp_parse_reply(int code, const char **text)
         *text = "NUL byte in the command line";
         return 501;
     case FTP_PARSE_CR:
-        *text = "CR inside the command line";
+        *text = "CR or LF inside the command line";
         return 501;
     case FTP_PARSE_TOOLONG:
         *text = "Argument too long";
@@ -316,7 +316,7 @@ int ftp_parse(const char *line, size_t len, struct ftp_cmd *out)
         }
         if (b == '\0')
             nul = true;
-        else if (b == '\r')
+        else if (b == '\r' || b == '\n')
             cr = true;
         if (n < FTP_MAX_LINE)
             clean[n++] = (char)b;

@@ -19,7 +19,7 @@
  *     XCUP, XMKD, XRMD, XPWD) are the same commands;
  *   - then nothing, or one SP and the argument: the rest of the line
  *     verbatim (a path may contain and end with spaces), 1..FTP_MAX_ARG
- *     bytes. A CR or NUL byte anywhere is refused: a name with CR/LF would
+ *     bytes. A CR, LF or NUL byte anywhere is refused: a name with CR/LF would
  *     let a client write its own reply lines (reply injection) and a NUL
  *     would cut a path short.
  *   - per verb, the argument is required, optional or absent, and for some
@@ -94,7 +94,7 @@ enum {
     FTP_PARSE_UNKNOWN,          /* not a command we know: 500 */
     FTP_PARSE_ARGS,             /* argument missing, extra or malformed: 501 */
     FTP_PARSE_NUL,              /* NUL byte: 501 */
-    FTP_PARSE_CR,               /* CR inside the line: 501 */
+    FTP_PARSE_CR,               /* CR or LF inside the line: 501 */
     FTP_PARSE_TOOLONG,          /* argument longer than FTP_MAX_ARG: 500 */
     FTP_PARSE_PARAM,            /* a parameter we do not implement (TYPE E): 504 */
     FTP_PARSE_FAMILY,           /* EPRT/EPSV network protocol unknown: 522 */
