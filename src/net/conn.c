@@ -90,6 +90,16 @@ bool conn_is_closed(const struct conn *c) { return (c->flags & (F_DEAD | F_CLOSI
 size_t conn_out_len(const struct conn *c) { return buf_len(&c->out); }
 struct buf *conn_out(struct conn *c) { return &c->out; }
 void conn_set_idle(struct conn *c, unsigned ms) { c->idle_ms = ms; }
+SSL *conn_ssl(const struct conn *c) { return conn_is_tls(c) ? c->ssl : NULL; }
+
+int conn_local_addr(const struct conn *c, struct sockaddr_storage *out)
+{
+    socklen_t len = sizeof *out;
+    memset(out, 0, sizeof *out);
+    if (c->flags & F_DEAD)
+        return -EBADF;
+    return getsockname(c->io.fd, (struct sockaddr *)out, &len) < 0 ? -errno : 0;
+}
 
 static struct conn *from_io(struct loop_io *io) { return (struct conn *)io; }
 

@@ -130,4 +130,14 @@ const char *conn_tag(const struct conn *c);
 /* Set the idle timeout for this connection (ms). */
 void conn_set_idle(struct conn *c, unsigned ms);
 
+/* The local address the client connected to (getsockname). 0 or -errno.
+ * FTP opens its passive data listeners on it (RFC 959 section 3.2). */
+int conn_local_addr(const struct conn *c, struct sockaddr_storage *out);
+/* The connection's OpenSSL object once its handshake is done, else NULL.
+ * Read-only use on the connection's loop thread: FTP's data connections
+ * take its SSL_CTX and check that they resume its session (RFC 4217
+ * section 10). The returned type is SSL (openssl/ssl.h). */
+struct ssl_st;
+struct ssl_st *conn_ssl(const struct conn *c);
+
 #endif
