@@ -34,6 +34,7 @@
 #include <sys/types.h>
 
 #include "ftp/data.h"
+#include "net/tls.h"
 
 #define FTP_XFER_THREADS 512
 
@@ -50,7 +51,7 @@ struct ftp_job {
     size_t memlen;
     bool ascii;
     SSL_CTX *ctx;                   /* PROT P: the control connection's context (a reference) */
-    unsigned char token[32];        /* PROT P: the control session's identity (tls_session_token) */
+    unsigned char token[TLS_TOKEN_MAX]; /* PROT P: the control session's identity (tls_session_token) */
     size_t tokenlen;
     uint64_t max_bytes, rate;
     unsigned idle_ms;

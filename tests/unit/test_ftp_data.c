@@ -758,3 +758,219 @@ TEST(ftp_data_rate_limit_delivers_everything)
     free(content);
     rig_stop(&r);
 }
+
+/* ---- PROT P: TLS on the data connection (RFC 4217) --------------------------- */
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+
+#include "net/tls.h"
+
+static void g_open_greet(struct conn *c)
+{
+    g_last = c;
+    conn_write(c, "220 hi\r\n", 8);
+}
+static const struct conn_ops c_ops_tls = {
+    .on_open = g_open_greet, .on_line = c_line, .on_too_long = c_void,
+    .on_timeout = c_void, .on_close = c_void,
+};
+
+struct tls_client {
+    struct loop *lp;
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+    int ok;
+};
+
+static void post_stop(void *arg) { loop_stop(arg); }
+
+/* The client's control handshake, on its own thread while the loop serves
+ * the server side; reading the greeting also takes in TLS 1.3 tickets. */
+static void *ctrl_handshake(void *arg)
+{
+    struct tls_client *tc = arg;
+    tc->ssl = SSL_new(tc->ctx);
+    SSL_set_fd(tc->ssl, tc->fd);
+    char line[16];
+    if (SSL_connect(tc->ssl) == 1 && SSL_read(tc->ssl, line, sizeof line) == 8)
+        tc->ok = 1;
+    loop_post(tc->lp, post_stop, tc->lp);
+    return NULL;
+}
+
+/* A control connection over implicit TLS, its handshake done. */
+static bool tls_ctrl(struct rig *r, struct tls_client *tc, SSL_CTX *cctx)
+{
+    uint16_t port;
+    int lfd = tcp_listener("127.0.0.1", &port);
+    memset(tc, 0, sizeof *tc);
+    tc->lp = r->lp;
+    tc->ctx = cctx;
+    tc->fd = tcp_connect(NULL, "127.0.0.1", port);
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    int fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    close(lfd);
+    if (fd < 0 || tc->fd < 0)
+        return false;
+    g_last = NULL;
+    r->svc.ops = &c_ops_tls;
+    conn_accept(&r->w, fd, &r->svc, &peer, true, false);
+    pthread_t t;
+    pthread_create(&t, NULL, ctrl_handshake, tc);
+    int never = 0;
+    run_until(r, &never, 3000);
+    pthread_join(t, NULL);
+    return tc->ok && g_last != NULL;
+}
+
+static void tls_client_free(struct tls_client *tc)
+{
+    SSL_free(tc->ssl);
+    close(tc->fd);
+}
+
+static SSL_CTX *client_ctx(int maxver)
+{
+    SSL_CTX *c = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
+    if (maxver)
+        SSL_CTX_set_max_proto_version(c, maxver);
+    return c;
+}
+
+static bool load_server_cert(void)
+{
+    char cert[400], key[400], err[300];
+    const char *dir = test_tmpdir();
+    pathf(cert, sizeof cert, "%s/cert.pem", dir);
+    pathf(key, sizeof key, "%s/key.pem", dir);
+    return tls_make_selfsigned(cert, key, "localhost", err, sizeof err) == 0 &&
+           tls_reload(cert, key, false, err, sizeof err) == 0;
+}
+
+/* One protected download over a data connection whose client resumes
+ * session sess (NULL: a full handshake). Returns the result; *reused and
+ * *clean_end tell what the client saw. */
+static int tls_download(struct rig *r, SSL_CTX *cctx, SSL_SESSION *sess, const char *text,
+                        bool *reused, bool *clean_end)
+{
+    struct sockaddr_storage addr;
+    uint16_t port = 0;
+    struct buf b = BUF_INIT;
+    buf_puts(&b, text);
+    r->opened = r->done = 0;
+    *reused = *clean_end = false;
+    if (ftp_data_passive(r->d, &addr, &port) != 0)
+        return -999;
+    int c = tcp_connect(NULL, "127.0.0.1", port);
+    struct ftp_xfer x = xfer(r, FTP_SEND_BUF, -1, &b);
+    x.protect = true;
+    if (ftp_data_start(r->d, &x) != 0)
+        return -998;
+    run_until(r, &r->opened, 3000);
+    SSL *s = SSL_new(cctx);
+    SSL_set_fd(s, c);
+    if (sess)
+        SSL_set_session(s, sess);
+    char got[256];
+    size_t n = 0;
+    if (SSL_connect(s) == 1) {
+        *reused = SSL_session_reused(s);
+        for (;;) {
+            int k = SSL_read(s, got + n, (int)(sizeof got - 1 - n));
+            if (k <= 0) {
+                *clean_end = SSL_get_error(s, k) == SSL_ERROR_ZERO_RETURN;
+                if (*clean_end)
+                    SSL_shutdown(s);    /* as clients do: the session stays resumable */
+                break;
+            }
+            n += (size_t)k;
+        }
+    }
+    got[n] = 0;
+    ERR_clear_error();
+    run_until(r, &r->done, 3000);
+    if (r->result == 0) {
+        CHECK_STR(got, text);
+    }
+    SSL_free(s);
+    close(c);
+    buf_free(&b);
+    return r->result;
+}
+
+static void tls_resume_case(int maxver)
+{
+    REQUIRE(load_server_cert());
+    struct rig r;
+    REQUIRE(rig_start(&r, NULL));
+    SSL_CTX *cctx = client_ctx(maxver);
+    struct tls_client tc;
+    REQUIRE(tls_ctrl(&r, &tc, cctx));
+    ftp_data_free(r.d);
+    r.d = ftp_data_new(g_last, &default_cfg);
+    struct conn *first = g_last;
+    SSL_SESSION *sess = SSL_get1_session(tc.ssl);
+    REQUIRE(sess);
+    bool reused, clean;
+
+    /* Resuming the control connection's session: accepted, close_notify at the end. */
+    CHECK_INT(tls_download(&r, cctx, sess, "protected listing\r\n", &reused, &clean), 0);
+    CHECK(reused);
+    CHECK(clean);
+    CHECK_INT(r.bytes, 19);
+
+    /* A full handshake (no resumption): refused. */
+    CHECK_INT(tls_download(&r, cctx, NULL, "x", &reused, &clean), OP_E_TLS);
+    CHECK(!reused);
+
+    /* The session of another control connection (another client): refused
+     * even though it resumes. */
+    struct tls_client tc2;
+    REQUIRE(tls_ctrl(&r, &tc2, cctx));
+    SSL_SESSION *other = SSL_get1_session(tc2.ssl);
+    REQUIRE(other);
+    CHECK_INT(tls_download(&r, cctx, other, "x", &reused, &clean), OP_E_TLS);
+    (void)first;
+
+    /* And the right one still works. */
+    CHECK_INT(tls_download(&r, cctx, sess, "again\r\n", &reused, &clean), 0);
+    CHECK(reused);
+
+    SSL_SESSION_free(sess);
+    SSL_SESSION_free(other);
+    tls_client_free(&tc);
+    tls_client_free(&tc2);
+    SSL_CTX_free(cctx);
+    rig_stop(&r);
+    tls_shutdown();
+}
+
+TEST(ftp_data_tls13_resumes_control_session) { tls_resume_case(0); }
+TEST(ftp_data_tls12_resumes_control_session) { tls_resume_case(TLS1_2_VERSION); }
+
+/* PROT P without TLS on the control connection: nothing to resume. */
+TEST(ftp_data_tls_needs_tls_control)
+{
+    struct rig r;
+    REQUIRE(rig_start(&r, NULL));
+    struct sockaddr_storage addr;
+    uint16_t port = 0;
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "x");
+    REQUIRE(ftp_data_passive(r.d, &addr, &port) == 0);
+    int c = tcp_connect(NULL, "127.0.0.1", port);
+    struct ftp_xfer x = xfer(&r, FTP_SEND_BUF, -1, &b);
+    x.protect = true;
+    REQUIRE(ftp_data_start(r.d, &x) == 0);
+    run_until(&r, &r.done, 3000);
+    CHECK_INT(r.result, OP_E_TLS);
+    CHECK_INT(r.opened, 0);
+    close(c);
+    buf_free(&b);
+    rig_stop(&r);
+}
