@@ -16,6 +16,7 @@
  * as they must (RFC 3659 section 5).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -493,8 +494,28 @@ static void cmd_epsv(struct ftp_session *s, const struct ftp_cmd *cmd)
 
 /* ---- transfers ------------------------------------------------------------------- */
 
+/* While a transfer runs the control connection carries nothing, yet the
+ * session is busy: it must not be closed as idle (RFC 959 leaves timeouts
+ * to the server; a 1 GiB file at a modest rate takes longer than
+ * idle_timeout). A stalled transfer is data.c's to end (426). */
+static uint64_t keepalive_ms(const struct ftp_session *s)
+{
+    unsigned idle = conn_service(s->c)->idle_ms;
+    return idle / 2 < 10000 ? idle / 2 + 1 : 10000;
+}
+
+static void on_keepalive(struct loop_timer *t)
+{
+    struct ftp_session *s = (struct ftp_session *)((char *)t - offsetof(struct ftp_session, keepalive));
+    if (!s->x.active)
+        return;
+    conn_touch(s->c);
+    loop_timer_arm(conn_loop(s->c), &s->keepalive, keepalive_ms(s), on_keepalive);
+}
+
 static void xfer_clear(struct ftp_session *s)
 {
+    loop_timer_cancel(conn_loop(s->c), &s->keepalive);
     if (s->x.fd >= 0) {
         close(s->x.fd);
         s->x.fd = -1;
@@ -636,6 +657,7 @@ static void start(struct ftp_session *s, enum ftp_xfer_dir dir, off_t offset, ui
         .arg = s,
     };
     s->x.active = true;
+    loop_timer_arm(conn_loop(s->c), &s->keepalive, keepalive_ms(s), on_keepalive);
     int r = ftp_data_start(s->data, &x);
     if (r < 0) {
         xfer_clear(s);

@@ -501,6 +501,7 @@ static void on_close(struct conn *c)
     if (!s)
         return;
     loop_timer_cancel(conn_loop(c), &s->delay);
+    loop_timer_cancel(conn_loop(c), &s->keepalive);
     explicit_bzero(s->password, sizeof s->password);
     ftp_logout(s);
     ftp_live_put(s->live);

@@ -49,6 +49,8 @@ struct ftp_session {
     char user[ADDRESS_MAX];
     char password[256];             /* cleared as soon as it is checked */
     struct loop_timer delay;        /* failed-login slowdown */
+    struct loop_timer keepalive;    /* a transfer runs: the control
+                                       connection is not idle */
     int result;                     /* pool work's result */
 
     /* protection (RFC 4217) */

@@ -511,3 +511,17 @@ def test_tls_required_by_policy(outpost_factory):
     f.storbinary("STOR t.bin", io.BytesIO(b"secret data"))
     assert f.nlst() == ["t.bin"]
     f.quit()
+
+
+def test_slow_transfer_outlives_idle_timeout(outpost_factory):
+    """A transfer longer than idle_timeout (slowed by rate_limit) completes:
+    the control connection is busy, not idle, while it runs."""
+    srv = outpost_factory(config={("ftp", "idle_timeout"): "1s", ("ftp", "rate_limit"): "256k"})
+    data = os.urandom(700000)
+    f = ftp_login(srv)
+    f.storbinary("STOR slow.bin", io.BytesIO(data))
+    out = io.BytesIO()
+    f.retrbinary("RETR slow.bin", out.write)
+    assert out.getvalue() == data
+    assert f.sendcmd("NOOP").startswith("200")
+    f.quit()
