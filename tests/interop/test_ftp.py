@@ -525,3 +525,52 @@ def test_slow_transfer_outlives_idle_timeout(outpost_factory):
     assert out.getvalue() == data
     assert f.sendcmd("NOOP").startswith("200")
     f.quit()
+
+
+def test_parallel_sessions(outpost):
+    """Twenty sessions at once, each storing, listing and fetching its own
+    files (bounded: 5 rounds each); every byte comes back."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def worker(n):
+        f = ftp_login(outpost)
+        f.set_pasv(n % 2 == 0)
+        f.mkd("w%d" % n)
+        for k in range(5):
+            data = os.urandom(50000 + 1000 * k + n)
+            name = "w%d/f%d.bin" % (n, k)
+            f.storbinary("STOR " + name, io.BytesIO(data))
+            out = io.BytesIO()
+            f.retrbinary("RETR " + name, out.write)
+            assert out.getvalue() == data
+        assert len(f.nlst("w%d" % n)) == 5
+        f.quit()
+        return n
+
+    with ThreadPoolExecutor(max_workers=20) as ex:
+        assert sorted(ex.map(worker, range(20))) == list(range(20))
+    assert f"{ALICE}" in outpost.stderr_text()
+
+
+def test_stat_during_transfer(outpost):
+    f = ftp_login(outpost)
+    f.storbinary("STOR s.bin", io.BytesIO(os.urandom(8 << 20)))
+    f.quit()
+    with RawFTP(outpost) as r:
+        r.login(outpost)
+        r.cmd("TYPE I")
+        data = r.pasv_connect()
+        assert r.cmd("RETR s.bin").startswith(b"150")
+        got = len(data.recv(1000))
+        st = r.cmd("STAT")
+        assert st.startswith(b"211-") and b"Transfer in progress" in st
+        assert r.cmd("CWD /").startswith(b"503")
+        assert r.cmd("NOOP").startswith(b"200")
+        while True:
+            chunk = data.recv(1 << 20)
+            if not chunk:
+                break
+            got += len(chunk)
+        data.close()
+        assert r.reply().startswith(b"226")
+        assert got == 8 << 20
