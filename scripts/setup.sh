@@ -12,6 +12,8 @@ test)  pkgs="$pkgs clang libclang-rt-14-dev python3 python3-pytest curl fetchmai
        # DNS clients for tests/interop/test_dns*.py; NSD and Knot as reference servers
        # and as secondaries of outpost (test_dns_xfr.py)
        pkgs="$pkgs bind9-dnsutils knot-dnsutils ldnsutils python3-dnspython nsd knot bind9-utils"
+       # FTP clients for tests/interop/test_ftp_clients.py
+       pkgs="$pkgs lftp tnftp"
        # FTP: vsftpd as the server for the client's tests (test_ftp_client.py)
        pkgs="$pkgs vsftpd" ;;
 bench) pkgs="$pkgs python3 dovecot-core dovecot-pop3d procps nsd knot dnsperf" ;;
