@@ -45,12 +45,12 @@ static void say(struct ftp_cli *f)
         printf("%s\n", ftpc_reply(f->c));
 }
 
-/* A command whose success is the reply want. */
-static int simple(struct ftp_cli *f, int want, const char *what, const char *verb,
-                  const char *arg)
+/* A command that succeeds with any 2xx reply: servers differ on the
+ * code (CDUP: 200 in RFC 959 section 5.4, 250 from vsftpd). */
+static int simple(struct ftp_cli *f, const char *what, const char *verb, const char *arg)
 {
     int r = arg ? ftpc_cmd(f->c, "%s %s", verb, arg) : ftpc_cmd(f->c, "%s", verb);
-    if (r != want) {
+    if (r < 200 || r > 299) {
         ftp_cli_report(f, what, r);
         return 1;
     }
@@ -110,13 +110,13 @@ static int c_mlsd(struct ftp_cli *f, int argc, char **argv)
 static int c_cd(struct ftp_cli *f, int argc, char **argv)
 {
     if (strcmp(argv[1], "..") == 0)
-        return simple(f, 250, "cd ..", "CDUP", NULL);
-    return simple(f, 250, "cd", "CWD", argv[1]);
+        return simple(f, "cd ..", "CDUP", NULL);
+    return simple(f, "cd", "CWD", argv[1]);
 }
 
 static int c_cdup(struct ftp_cli *f, int argc, char **argv)
 {
-    return simple(f, 250, "cdup", "CDUP", NULL);
+    return simple(f, "cdup", "CDUP", NULL);
 }
 
 static int c_pwd(struct ftp_cli *f, int argc, char **argv)
@@ -267,17 +267,17 @@ static int c_mput(struct ftp_cli *f, int argc, char **argv)
 
 static int c_mkdir(struct ftp_cli *f, int argc, char **argv)
 {
-    return simple(f, 257, "mkdir", "MKD", argv[1]);
+    return simple(f, "mkdir", "MKD", argv[1]);
 }
 
 static int c_rmdir(struct ftp_cli *f, int argc, char **argv)
 {
-    return simple(f, 250, "rmdir", "RMD", argv[1]);
+    return simple(f, "rmdir", "RMD", argv[1]);
 }
 
 static int c_delete(struct ftp_cli *f, int argc, char **argv)
 {
-    return simple(f, 250, "delete", "DELE", argv[1]);
+    return simple(f, "delete", "DELE", argv[1]);
 }
 
 static int c_rename(struct ftp_cli *f, int argc, char **argv)

@@ -712,7 +712,8 @@ int ftpc_rename(struct ftpc *c, const char *from, const char *to)
     int r = expect(c, 350, "RNFR %s", from);
     if (r != 0)
         return r;
-    return expect(c, 250, "RNTO %s", to);
+    r = ftpc_cmd(c, "RNTO %s", to);
+    return r >= 200 && r < 300 ? 0 : r;
 }
 
 /* ---- data connections ------------------------------------------------------------- */
