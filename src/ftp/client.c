@@ -988,24 +988,36 @@ static void finish_upload(struct ftpc *c, struct data *d)
  * the data connection is closed first, so a server that reads the control
  * connection only between transfers sees its transfer fail; then the
  * transfer's reply (426, or 226 if it had finished) and ABOR's. */
-static void abort_transfer(struct ftpc *c, struct data *d)
+static int abort_transfer(struct ftpc *c, struct data *d)
 {
     data_close(d, false);
     volatile sig_atomic_t *cancel = c->o.cancel;
     c->o.cancel = NULL;            /* the abort itself must not be cancelled */
     int saved = c->o.timeout_ms;
-    if (send_line(c, "ABOR") == 0) {
-        int r = read_final(c);
-        if (r >= 400 || (r >= 200 && r < 300)) {
-            if (r >= 200 && r < 300)
-                c->o.timeout_ms = FTPC_ABOR_WAIT_MS;
-            int r2 = read_final(c);
-            if (r2 == -ETIMEDOUT)
+    int r = send_line(c, "ABOR");
+    if (r == 0)
+        r = read_final(c);
+    if (r >= 400) {
+        /* The transfer's refusal (552 over quota, 426...) is what to
+         * report: keep it while ABOR's own reply is read. */
+        struct buf text = BUF_INIT;
+        int ok = buf_append(&text, buf_ptr(&c->text), buf_len(&c->text));
+        read_final(c);
+        if (ok == 0) {
+            buf_clear(&c->text);
+            if (buf_append(&c->text, buf_ptr(&text), buf_len(&text)) == 0 && buf_cstr(&c->text))
                 c->code = r;
         }
+        buf_free(&text);
+    } else if (r >= 200 && r < 300) {
+        /* The transfer had finished: ABOR's reply may follow, or not. */
+        c->o.timeout_ms = FTPC_ABOR_WAIT_MS;
+        if (read_final(c) == -ETIMEDOUT)
+            c->code = r;
     }
     c->o.timeout_ms = saved;
     c->o.cancel = cancel;
+    return r;
 }
 
 /* The transfer command: it is sent by hand, since its 1xx is what says
@@ -1066,7 +1078,13 @@ static int transfer_run(struct ftpc *c, const char *verb, const char *arg, uint6
 abort:
     if (bytes)
         *bytes = total;
-    abort_transfer(c, &d);
+    {
+        /* A connection that broke is usually the server's doing (an
+         * upload over quota): its reply says why better than EPIPE. */
+        int refusal = abort_transfer(c, &d);
+        if (r != -ECANCELED && refusal >= 400)
+            return refusal;
+    }
     return r;
 fail:
     data_close(&d, false);

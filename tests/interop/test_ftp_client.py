@@ -178,8 +178,10 @@ class OutpostFtp:
     ascii_raw = False         # converts TYPE A itself (RFC 959 section 3.1.1.1)
     anon_writable = False     # the public area is read-only
 
-    def __init__(self, factory, tls=False, ipv6=False, rate=None):
+    def __init__(self, factory, tls=False, ipv6=False, rate=None, quota=None):
         config = {("ftp", "anonymous"): "yes"}
+        if quota:
+            config[("ftp", "quota")] = quota
         if tls:
             config[("auth", "plaintext")] = "tls"
         if rate:
@@ -224,11 +226,13 @@ def server_factory(request, outpost_factory):
             pytest.fail("vsftpd is not installed (scripts/setup.sh test)")
     servers = []
 
-    def make(tls=False, ipv6=False, rate=None):
+    def make(tls=False, ipv6=False, rate=None, quota=None):
         if kind == "vsftpd":
+            if quota:
+                pytest.skip("vsftpd has no quotas")
             srv = Vsftpd(tls=tls, ipv6=ipv6, rate=rate)
         else:
-            srv = OutpostFtp(outpost_factory, tls=tls, ipv6=ipv6, rate=rate)
+            srv = OutpostFtp(outpost_factory, tls=tls, ipv6=ipv6, rate=rate, quota=quota)
         servers.append(srv)
         return srv
 
@@ -814,3 +818,19 @@ def test_ipv6_active_and_passive(server_factory, tmp_path):
                password=srv.password))
     assert "EPRT" in verbs(r)
     assert (tmp_path / "six.back").read_bytes() == src.read_bytes()
+
+
+def test_upload_over_quota_names_the_reply(server_factory, tmp_path):
+    """The server cuts an upload short (552, over quota): the client says
+    so with the server's reply, not with the broken pipe it saw."""
+    srv = server_factory(quota="1M")
+    (tmp_path / "big.bin").write_bytes(os.urandom(4_000_000))
+    (tmp_path / "small.bin").write_bytes(b"fits\n")
+    r = ftp("-u", srv.user, srv.host, str(srv.port), password=srv.password, cwd=tmp_path,
+            input="put big.bin\nput small.bin\nquit\n")
+    assert r.returncode == 1
+    err = r.stderr.decode()
+    assert re.fullmatch(r"outpost ftp: put big.bin: 552 [^\n]*\n", err), err
+    assert not (srv.home / "big.bin").exists()
+    # the session was left in step: the next upload in it goes through
+    assert (srv.home / "small.bin").read_bytes() == b"fits\n"
