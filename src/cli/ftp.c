@@ -281,8 +281,7 @@ static void on_sigint(int sig)
     ftp_cli_cancel = 1;
 }
 
-/* SIGINT aborts a transfer (ABOR) rather than the program. */
-static void catch_sigint(bool on, struct sigaction *old)
+void ftp_cli_catch_sigint(bool on, struct sigaction *old)
 {
     if (on) {
         struct sigaction sa;
@@ -343,9 +342,9 @@ int ftp_cli_get(struct ftp_cli *f, const char *remote, const char *local, bool r
     struct sigaction old;
     uint64_t bytes = 0, t0 = clock_ms();
     progress_begin(&l.pg, remote, offset, have_size ? size : 0);
-    catch_sigint(true, &old);
+    ftp_cli_catch_sigint(true, &old);
     int r = ftpc_download(f->c, "RETR", remote, offset, &io, &bytes);
-    catch_sigint(false, &old);
+    ftp_cli_catch_sigint(false, &old);
     progress_end(&l.pg);
     if (!to_stdout && close(l.fd) < 0 && r == 0)
         r = -errno;
@@ -410,9 +409,9 @@ int ftp_cli_put(struct ftp_cli *f, const char *local, const char *remote, bool r
     struct sigaction old;
     uint64_t bytes = 0, t0 = clock_ms();
     progress_begin(&l.pg, local, offset, (uint64_t)st.st_size);
-    catch_sigint(true, &old);
+    ftp_cli_catch_sigint(true, &old);
     int r = ftpc_upload(f->c, verb, remote, rest, &io, &bytes);
-    catch_sigint(false, &old);
+    ftp_cli_catch_sigint(false, &old);
     progress_end(&l.pg);
     close(l.fd);
     if (r != 0) {
@@ -429,9 +428,9 @@ int ftp_cli_list(struct ftp_cli *f, const char *verb, const char *path, FILE *ou
     struct local l = {.fd = -1, .out = out, .names = names};
     struct ftpc_io io = {.write = local_write, .arg = &l};
     struct sigaction old;
-    catch_sigint(true, &old);
+    ftp_cli_catch_sigint(true, &old);
     int r = ftpc_download(f->c, verb, path && path[0] ? path : NULL, 0, &io, NULL);
-    catch_sigint(false, &old);
+    ftp_cli_catch_sigint(false, &old);
     if (out)
         fflush(out);
     if (r != 0) {

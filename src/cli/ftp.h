@@ -38,6 +38,10 @@ struct ftp_cli {
 
 /* The flag a SIGINT sets during a transfer (ftpc_opts.cancel). */
 extern volatile sig_atomic_t ftp_cli_cancel;
+/* on: SIGINT sets ftp_cli_cancel (cleared here) rather than ending the
+ * program, so a transfer is aborted with ABOR; the previous action goes
+ * to *old. off: *old is restored. */
+void ftp_cli_catch_sigint(bool on, struct sigaction *old);
 
 /* Connect to host:port (closing an earlier session) and log in as user
  * (NULL: the URL's/--user's, else netrc's, else anonymous). 0 or 1. */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <glob.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -549,8 +550,15 @@ int ftp_shell(struct ftp_cli *f)
     bool tty = isatty(STDIN_FILENO);
     int failed = 0;
     char line[SHELL_LINE_MAX];
-    if (tty)
+    /* On a terminal, ^C at the prompt does nothing (quit or ^D ends the
+     * session); during a command it cancels what the command waits for. */
+    struct sigaction at_prompt, ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    if (tty) {
         using_history();
+        sigaction(SIGINT, &ign, &at_prompt);
+    }
     while (next_line(tty, line, sizeof line)) {
         char *argv[SHELL_MAX_ARGS + 1];
         int argc = split(line, argv, SHELL_MAX_ARGS);
@@ -582,10 +590,14 @@ int ftp_shell(struct ftp_cli *f)
             failed = 1;
             continue;
         }
-        ftp_cli_cancel = 0;
+        struct sigaction old;
+        ftp_cli_catch_sigint(true, &old);
         if (cmd->fn(f, argc, argv) != 0)
             failed = 1;
+        ftp_cli_catch_sigint(false, &old);
         fflush(stdout);
     }
+    if (tty)
+        sigaction(SIGINT, &at_prompt, NULL);
     return failed;
 }

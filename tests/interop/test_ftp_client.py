@@ -601,6 +601,9 @@ def test_interactive_terminal(server, tmp_path):
         seen = read_until(fd, rb"Password: ")
         os.write(fd, (server.password + "\r").encode())
         seen += read_until(fd, rb"ftp> ")
+        # ^C at the prompt does not end the session.
+        os.write(fd, b"\x03")
+        time.sleep(0.3)
         # Edit: type "pwdXY", erase two characters, run it.
         os.write(fd, b"pwdXY\x7f\x7f\r")
         seen += read_until(fd, rb"Remote directory: /\r?\n.*ftp> ")
