@@ -206,8 +206,9 @@ unsigned ftpc_feat_parse(const char *p, size_t n)
     if (ftpc_reply_parse(p, n, &r) != 1 || r.code != 211 || !r.multi)
         return 0;
     unsigned bits = 0;
-    size_t len, next, off;
-    line_at(p, r.len, &len, &off);     /* skip "211-..." */
+    size_t len = 0, next = 0, off = r.len;
+    if (!line_at(p, r.len, &len, &off))    /* skip "211-..." */
+        return 0;
     while (off < r.len && line_at(p + off, r.len - off, &len, &next)) {
         const char *l = p + off;
         off += next;
