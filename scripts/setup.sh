@@ -11,7 +11,9 @@ case $what in
 test)  pkgs="$pkgs clang libclang-rt-14-dev python3 python3-pytest curl fetchmail procps dovecot-core dovecot-pop3d"
        # DNS clients for tests/interop/test_dns*.py; NSD and Knot as reference servers
        # and as secondaries of outpost (test_dns_xfr.py)
-       pkgs="$pkgs bind9-dnsutils knot-dnsutils ldnsutils python3-dnspython nsd knot bind9-utils" ;;
+       pkgs="$pkgs bind9-dnsutils knot-dnsutils ldnsutils python3-dnspython nsd knot bind9-utils"
+       # FTP clients for tests/interop/test_ftp_clients.py
+       pkgs="$pkgs lftp tnftp" ;;
 bench) pkgs="$pkgs python3 dovecot-core dovecot-pop3d procps nsd knot dnsperf"
        # bench/ftp: vsftpd as the peer (PAM login of a system user: passwd for chpasswd)
        pkgs="$pkgs vsftpd passwd" ;;

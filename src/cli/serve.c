@@ -28,6 +28,8 @@
 #include "net/pool.h"
 #include "net/server.h"
 #include "net/tls.h"
+#include "ftp/data.h"
+#include "ftp/server.h"
 #include "pop3/server.h"
 
 static const char usage[] =
@@ -208,6 +210,24 @@ static void configure_services(const struct settings *s)
     };
     if (pop3_configure(&pc) < 0)
         log_err("pop3: out of memory applying the configuration");
+    struct ftp_config fc = {
+        .datadir = s->data_dir,
+        .hostname = host,
+        .default_domain = s->default_domain,
+        .plaintext = (enum plaintext_policy)s->plaintext,
+        .anonymous = s->ftp_anonymous,
+        .quota = s->ftp_quota,
+        .rate_limit = s->ftp_rate_limit,
+        .pasv_min = s->ftp_pasv_min,
+        .pasv_max = s->ftp_pasv_max,
+        .pasv_address = s->ftp_pasv_address,
+        .idle_ms = s->ftp_idle_timeout,
+        .command_ms = s->ftp_command_timeout,
+        .data_connect_ms = s->ftp_data_timeout,
+        .data_idle_ms = s->ftp_data_timeout,
+    };
+    if (ftp_configure(&fc) < 0)
+        log_err("ftp: out of memory applying the configuration");
     struct dns_server_config dc = {
         .udp_payload = s->dns_udp_payload,
         .tcp_idle_ms = s->dns_tcp_idle_timeout,
@@ -338,7 +358,8 @@ static void on_reload(void *arg)
         log_warn("reload: a new data directory takes effect only after a restart");
     if (!same_addrs(&ns.pop3_listen, &rt->s.pop3_listen) ||
         !same_addrs(&ns.pop3_listen_tls, &rt->s.pop3_listen_tls) ||
-        !same_addrs(&ns.dns_listen, &rt->s.dns_listen))
+        !same_addrs(&ns.dns_listen, &rt->s.dns_listen) ||
+        !same_addrs(&ns.ftp_listen, &rt->s.ftp_listen))
         log_warn("reload: new listening addresses take effect only after a restart");
     if (ns.workers != rt->s.workers || strcmp(ns.user ? ns.user : "", rt->s.user ? rt->s.user : "") != 0)
         log_warn("reload: [server] workers and user take effect only after a restart");
@@ -422,10 +443,12 @@ int cmd_serve(int argc, char **argv)
     }
     configure_services(s);
     if (pop3_listen(&s->pop3_listen, &s->pop3_listen_tls, err, sizeof err) < 0 ||
+        ftp_listen(&s->ftp_listen, err, sizeof err) < 0 ||
         dns_server_listen(&s->dns_listen, err, sizeof err) < 0) {
         fprintf(stderr, "outpost: %s\n", err);
         server_cleanup();
         pop3_cleanup();
+        ftp_cleanup();
         settings_free(s);
         return 1;
     }
@@ -433,6 +456,7 @@ int cmd_serve(int argc, char **argv)
     if (cli_become_user(s) < 0) {
         server_cleanup();
         pop3_cleanup();
+        ftp_cleanup();
         settings_free(s);
         return 1;
     }
@@ -443,6 +467,7 @@ int cmd_serve(int argc, char **argv)
                 op_strerror(r));
         server_cleanup();
         pop3_cleanup();
+        ftp_cleanup();
         settings_free(s);
         return 1;
     }
@@ -462,6 +487,7 @@ int cmd_serve(int argc, char **argv)
            s->config_path ? s->config_path : "built-in defaults");
     print_service("pop3", &s->pop3_listen, "try: curl pop3://%s/ --user alice@example.test");
     print_service("pop3s", &s->pop3_listen_tls, "try: curl -k pop3s://%s/1 --user alice@example.test");
+    print_service("ftp", &s->ftp_listen, "try: curl ftp://%s/ --user alice@example.test");
     for (int i = 0; i < s->dns_listen.n; i++) {
         /* dig takes the address and the port apart: "@::1 -p 53". */
         const struct sockaddr_storage *ss = &s->dns_listen.addr[i];
@@ -486,6 +512,7 @@ int cmd_serve(int argc, char **argv)
 
     dns_secondary_stop();
     pool_stop();
+    ftp_data_quiesce();
     server_cleanup();
     dns_server_cleanup();
     dns_notify_cleanup();
@@ -494,6 +521,7 @@ int cmd_serve(int argc, char **argv)
     if (pidfile[0])
         unlink(pidfile);
     pop3_cleanup();
+    ftp_cleanup();
     tls_shutdown();
     log_info("stopped");
     settings_free(&rt.s);

@@ -46,6 +46,15 @@ struct settings {
     unsigned pop3_idle_timeout; /* ms */
     unsigned pop3_command_timeout; /* ms */
 
+    /* [ftp] */
+    struct cfg_addrs ftp_listen;
+    unsigned ftp_pasv_min, ftp_pasv_max;
+    char *ftp_pasv_address;     /* "" = the control connection's local address */
+    bool ftp_anonymous;
+    uint64_t ftp_quota;         /* bytes per user; 0 = none */
+    uint64_t ftp_rate_limit;    /* bytes/s per session; 0 = none */
+    unsigned ftp_idle_timeout, ftp_command_timeout, ftp_data_timeout; /* ms */
+
     /* [dns] */
     struct cfg_addrs dns_listen;
     unsigned dns_udp_payload;   /* our EDNS payload size */
@@ -113,11 +122,11 @@ extern const size_t settings_ngroups;
  * data_override (from --data) wins over the file's [server] data.
  * Returns the number of errors, or negative on I/O failure. */
 /* Whether any enabled service speaks TLS (POP3 has STLS on its plain
- * listener too). Without one, no certificate is needed: a DNS-only server
+ * listener too, FTP has AUTH TLS). Without one, no certificate is needed: a DNS-only server
  * starts without [tls] files. */
 static inline bool settings_need_tls(const struct settings *s)
 {
-    return s->pop3_listen.n > 0 || s->pop3_listen_tls.n > 0;
+    return s->pop3_listen.n > 0 || s->pop3_listen_tls.n > 0 || s->ftp_listen.n > 0;
 }
 
 int settings_load(struct settings *s, const char *path, const char *data_override,

@@ -88,6 +88,12 @@ const struct service *conn_service(const struct conn *c) { return c->svc; }
 const char *conn_tag(const struct conn *c) { return c->tag; }
 bool conn_is_closed(const struct conn *c) { return (c->flags & (F_DEAD | F_CLOSING)) != 0; }
 size_t conn_out_len(const struct conn *c) { return buf_len(&c->out); }
+
+void conn_oob_inline(struct conn *c)
+{
+    int on = 1;
+    (void)setsockopt(c->io.fd, SOL_SOCKET, SO_OOBINLINE, &on, sizeof on);
+}
 struct buf *conn_out(struct conn *c) { return &c->out; }
 void conn_set_idle(struct conn *c, unsigned ms) { c->idle_ms = ms; }
 SSL *conn_ssl(const struct conn *c) { return conn_is_tls(c) ? c->ssl : NULL; }

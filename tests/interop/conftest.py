@@ -138,6 +138,9 @@ class Outpost:
         self.dns_port = free_dns_port()
         while self.dns_port in (self.pop3_port, self.pop3s_port):
             self.dns_port = free_dns_port()
+        self.ftp_port = free_port()
+        while self.ftp_port in (self.pop3_port, self.pop3s_port, self.dns_port):
+            self.ftp_port = free_port()
         self.passwords = {}
         self.proc = None
         self.returncode = None
@@ -164,6 +167,7 @@ class Outpost:
             "pop3": {"listen": "127.0.0.1:%d" % self.pop3_port,
                      "listen_tls": "127.0.0.1:%d" % self.pop3s_port},
             "dns": {"listen": "127.0.0.1:%d" % self.dns_port},
+            "ftp": {"listen": "127.0.0.1:%d" % self.ftp_port},
         }
         for (section, key), value in self.extra.items():
             sections.setdefault(section, {})
