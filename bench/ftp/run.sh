@@ -153,13 +153,9 @@ CONF
     if ! wait_port "$port" "$pid"; then
         say "outpost did not start:"; tail -20 "$d/stderr" >&2; return 1
     fi
-    home=$(find "$d/data" -type d -path '*ftp*' -name bench 2>/dev/null | head -1)
-    if [ -z "$home" ]; then
-        # The home is made at the first login.
-        "$fb" many "$port" bench@example.test "$BENCH_PW" 0 >/dev/null 2>&1
-        home=$(find "$d/data" -type d -path '*ftp*' -name 'bench*' 2>/dev/null | head -1)
-    fi
-    [ -n "$home" ] || { say "outpost: cannot find the account's FTP home under $d/data"; return 1; }
+    # The account's FTP home (src/ftp/path.c): DATA/ftp/DOMAIN/LOCALPART.
+    home=$d/data/ftp/example.test/bench
+    mkdir -p "$home" || return 1
     cp "$tmp/content"/* "$home/" || return 1
     measure outpost "$port" bench@example.test "$home" || { tail -5 "$d/stderr" >&2; return 1; }
     o_retr=$m_retr o_stor=$m_stor o_many=$m_many o_sess=$m_sess
