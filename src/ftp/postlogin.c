@@ -870,8 +870,42 @@ static void list_work(void *arg)
     time_t now = time(NULL);
     int fd = ftp_jail_open(s->root, s->x.lpath, O_PATH | O_DIRECTORY, 0);
     if (fd >= 0) {
-        s->x.result = ftp_list_dir(fd, kind, s->facts, s->anonymous, now, &s->x.list);
+        s->x.result = ftp_list_dir(fd, kind, s->facts, s->anonymous, now, NULL, &s->x.list);
         close(fd);
+        return;
+    }
+    /* "LIST *.txt", "NLST a?.bin": a pattern in the last component (not a
+     * path that exists under that name) lists the matching names of its
+     * directory. */
+    const char *base = strrchr(s->x.lpath, '/') + 1;
+    if (fd == -ENOENT && verb != FTP_MLSD && ftp_name_is_pattern(base)) {
+        const char *pattern;
+        int dfd = ftp_jail_parent(s->root, s->x.lpath, &pattern);
+        if (dfd < 0) {
+            s->x.result = dfd;
+            return;
+        }
+        if (kind != FTP_LIST_NAMES || !s->x.lprefix) {
+            s->x.result = ftp_list_dir(dfd, kind, s->facts, s->anonymous, now, pattern, &s->x.list);
+            close(dfd);
+            return;
+        }
+        /* NLST of a pattern after a directory ("d/" then the pattern)
+         * names "d/x.bin", as the client wrote the path, so that mget can
+         * fetch each name as it is. */
+        struct buf names = BUF_INIT;
+        int r = ftp_list_dir(dfd, kind, s->facts, s->anonymous, now, pattern, &names);
+        close(dfd);
+        const char *p = buf_ptr(&names), *end = p + buf_len(&names);
+        while (r == 0 && p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+            if (buf_puts(&s->x.list, s->x.lprefix) < 0 || buf_append(&s->x.list, p, len) < 0)
+                r = -ENOMEM;
+            p += len;
+        }
+        buf_free(&names);
+        s->x.result = r;
         return;
     }
     /* LIST / NLST / STAT of a file: that one entry (RFC 959 allows it;
@@ -949,6 +983,21 @@ static void list(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_verb
     if (!ftp_set_str(&s->x.lpath, lp)) {
         ftp_error(s, 451, "Out of memory");
         return;
+    }
+    free(s->x.lprefix);
+    s->x.lprefix = NULL;
+    const char *slash = memrchr(arg, '/', len);
+    if (verb == FTP_NLST && slash) {
+        char pre[FTP_VPATH_MAX];
+        size_t plen = (size_t)(slash - arg) + 1;
+        if (plen < sizeof pre) {
+            memcpy(pre, arg, plen);
+            pre[plen] = '\0';
+            if (!ftp_set_str(&s->x.lprefix, pre)) {
+                ftp_error(s, 451, "Out of memory");
+                return;
+            }
+        }
     }
     if (verb != FTP_STAT && !data_ready(s))
         return;

@@ -202,6 +202,8 @@ void ftp_logout(struct ftp_session *s)
     s->x.open_msg = NULL;
     free(s->x.lpath);
     s->x.lpath = NULL;
+    free(s->x.lprefix);
+    s->x.lprefix = NULL;
     s->rest = 0;
     s->ascii = false;
     s->epsv_all = false;

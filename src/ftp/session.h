@@ -85,6 +85,7 @@ struct ftp_session {
         /* listing work on the pool */
         enum ftp_verb lverb;
         char *lpath;
+        char *lprefix;              /* NLST pattern: the client's directory part */
     } x;
 };
 

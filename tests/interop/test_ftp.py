@@ -584,3 +584,20 @@ def test_stat_during_transfer(outpost):
         data.close()
         assert r.reply().startswith(b"226")
         assert got == 8 << 20
+
+
+def test_list_patterns(outpost):
+    f = ftp_login(outpost)
+    f.mkd("d")
+    for name in ("a.txt", "b.txt", "c.bin", "d/x.txt", "d/y.bin", ".hidden.txt"):
+        f.storbinary("STOR " + name, io.BytesIO(b"x"))
+    assert f.nlst("*.txt") == ["a.txt", "b.txt"]
+    assert f.nlst("d/*.bin") == ["d/y.bin"]
+    assert f.nlst("?.bin") == ["c.bin"]
+    lines = []
+    f.retrlines("LIST *.bin", lines.append)
+    assert len(lines) == 1 and lines[0].endswith(" c.bin")
+    with pytest.raises(ftplib.error_perm, match="^550"):
+        f.nlst("nothing/*.txt")
+    assert f.nlst("*.none") == []
+    f.quit()
