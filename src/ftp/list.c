@@ -30,8 +30,11 @@ void ftp_time_val(time_t t, char out[15])
         memcpy(out, "19700101000000", 15);
         return;
     }
-    snprintf(out, 15, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+    char tmp[64];                       /* room for any int, so no truncation */
+    snprintf(tmp, sizeof tmp, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    memcpy(out, tmp, 14);
+    out[14] = '\0';
 }
 
 static char type_char(mode_t m)
@@ -74,7 +77,7 @@ int ftp_list_long(struct buf *out, const char *name, const struct stat *st, time
     time_t t = st->st_mtime;
     if (!gmtime_r(&t, &tm))
         memset(&tm, 0, sizeof tm);
-    char date[16];
+    char date[96];
     /* ls(1): a date more than six months old or in the future shows the
      * year instead of the time of day. */
     const time_t half_year = 182 * 86400;
