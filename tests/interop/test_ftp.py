@@ -601,3 +601,34 @@ def test_list_patterns(outpost):
         f.nlst("nothing/*.txt")
     assert f.nlst("*.none") == []
     f.quit()
+
+
+def test_data_connection_from_a_stranger(outpost):
+    """RFC 2577: a passive data port takes a connection only from the
+    control connection's address; another host (127.0.0.2 here) is shut
+    out and the client's own connection still gets the file."""
+    f = ftp_login(outpost)
+    f.storbinary("STOR s.bin", io.BytesIO(b"payload" * 1000))
+    f.quit()
+    with RawFTP(outpost) as r:
+        r.login(outpost)
+        rep = r.cmd("EPSV")
+        port = int(rep.split(b"|||")[1].split(b"|")[0])
+        stranger = socket.socket()
+        stranger.settimeout(10)
+        try:
+            stranger.bind(("127.0.0.2", 0))
+        except OSError:
+            pytest.skip("cannot bind 127.0.0.2")
+        stranger.connect(("127.0.0.1", port))
+        data = socket.create_connection(("127.0.0.1", port), timeout=15)
+        assert r.cmd("RETR s.bin").startswith(b"150")
+        assert recv_all(data) == b"payload" * 1000
+        data.close()
+        assert r.reply().startswith(b"226")
+        try:
+            got = stranger.recv(100)
+        except OSError:
+            got = b""
+        assert got == b""                # closed, nothing sent to it
+        stranger.close()
