@@ -974,3 +974,36 @@ TEST(ftp_data_tls_needs_tls_control)
     buf_free(&b);
     rig_stop(&r);
 }
+
+/* An upload larger than a few writeback chunks (xfer.c starts the disk
+ * writes as it goes): every byte lands where it belongs. */
+TEST(ftp_data_recv_large)
+{
+    struct rig r;
+    REQUIRE(rig_start(&r, NULL));
+    const size_t size = 24u << 20;
+    char *content;
+    int src = make_file("large-src", size, &content);
+    close(src);
+    int fd = open_out("large", O_RDWR | O_TRUNC);
+    struct sockaddr_storage addr;
+    uint16_t port = 0;
+    REQUIRE(ftp_data_passive(r.d, &addr, &port) == 0);
+    int c = tcp_connect(NULL, "127.0.0.1", port);
+    struct ftp_xfer x = xfer(&r, FTP_RECV_FILE, fd, NULL);
+    REQUIRE(ftp_data_start(r.d, &x) == 0);
+    run_until(&r, &r.opened, 3000);
+    send_all_blocking(c, content, size);
+    shutdown(c, SHUT_WR);
+    run_until(&r, &r.done, 10000);
+    CHECK_INT(r.result, 0);
+    CHECK_INT(r.bytes, size);
+    char *got = malloc(size + 1);
+    CHECK_INT(file_bytes(fd, got, size + 1), size);
+    CHECK(memcmp(got, content, size) == 0);
+    close(c);
+    close(fd);
+    free(got);
+    free(content);
+    rig_stop(&r);
+}
