@@ -324,6 +324,10 @@ static void writeback(struct run *r, off_t end)
 /* Write n file bytes at *off, within max_bytes. */
 static int store(struct run *r, const char *p, size_t n, off_t *off)
 {
+    /* After ABOR nothing more reaches the file (an APPE target is the
+     * real file), except a write already under way. */
+    if (stopped(r))
+        return -ECANCELED;
     int over = 0;
     if (r->j->max_bytes && r->total + n > r->j->max_bytes) {
         n = (size_t)(r->j->max_bytes - r->total);
