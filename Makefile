@@ -6,6 +6,7 @@
 #   make bench-pop3   run outpost and Dovecot side by side (not part of make test)
 #   make bench-dns-auth   dns_auth_respond in a loop on a generated zone (not part of make test)
 #   make bench-dns    run outpost, NSD and Knot side by side (not part of make test)
+#   make bench-ftp    run outpost and vsftpd side by side (not part of make test)
 
 CC      ?= cc
 PKGS    := openssl sqlite3 libxcrypt libidn libedit
@@ -27,7 +28,7 @@ REL_CFLAGS := -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 
-.PHONY: all run test asan unit fuzz setup setup-test bench-pop3 bench-dns bench-dns-auth clean
+.PHONY: all run test asan unit fuzz setup setup-test bench-pop3 bench-dns bench-dns-auth bench-ftp clean
 all: $(REL)/outpost
 
 $(REL)/%.o: %.c
@@ -86,6 +87,11 @@ bench-dns: setup
 	@scripts/setup.sh bench
 	@$(MAKE) --no-print-directory all
 	@bench/dns/run.sh
+
+bench-ftp: setup
+	@scripts/setup.sh bench
+	@$(MAKE) --no-print-directory all
+	@bench/ftp/run.sh
 
 clean:
 	rm -rf build

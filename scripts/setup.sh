@@ -14,9 +14,12 @@ test)  pkgs="$pkgs clang libclang-rt-14-dev python3 python3-pytest curl fetchmai
        pkgs="$pkgs bind9-dnsutils knot-dnsutils ldnsutils python3-dnspython nsd knot bind9-utils"
        # FTP clients for tests/interop/test_ftp_clients.py
        pkgs="$pkgs lftp tnftp"
-       # FTP: vsftpd as the server for the client's tests (test_ftp_client.py)
-       pkgs="$pkgs vsftpd" ;;
-bench) pkgs="$pkgs python3 dovecot-core dovecot-pop3d procps nsd knot dnsperf" ;;
+       # FTP: vsftpd as the server for the client's tests (test_ftp_client.py),
+       # which makes a system user for its logins (passwd: useradd, chpasswd)
+       pkgs="$pkgs vsftpd passwd" ;;
+bench) pkgs="$pkgs python3 dovecot-core dovecot-pop3d procps nsd knot dnsperf"
+       # bench/ftp: vsftpd as the peer (PAM login of a system user: passwd for chpasswd)
+       pkgs="$pkgs vsftpd passwd" ;;
 esac
 
 missing=""

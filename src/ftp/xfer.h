@@ -9,8 +9,9 @@
  * blocking calls (sendfile in TYPE I without TLS, pread + send/SSL_write
  * otherwise, recv/SSL_read + pwrite for uploads). A cold file read or a
  * slow disk write therefore stalls only that thread. Threads are reused
- * (an idle one takes the next job) and capped at FTP_XFER_THREADS; jobs
- * above the cap wait in a queue.
+ * (an idle one takes the next job) and capped at FTP_XFER_THREADS (each
+ * reserves a 256 KiB stack); jobs above the cap wait in a queue, their
+ * data connection open, until a running transfer ends or times out.
  *
  * Stopping (ABOR, session end): the loop sets the job's stop flag and
  * shuts the socket down (shutdown(2) wakes a thread blocked in send, recv
@@ -36,7 +37,7 @@
 #include "ftp/data.h"
 #include "net/tls.h"
 
-#define FTP_XFER_THREADS 512
+#define FTP_XFER_THREADS 1024
 
 struct loop;
 

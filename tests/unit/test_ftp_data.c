@@ -173,6 +173,38 @@ static const struct ftp_data_config default_cfg = {
     .connect_timeout_ms = 5000, .idle_timeout_ms = 5000,
 };
 
+/* The control connection over IPv6: "::1", or a dual-stack listener on
+ * "::" reached over IPv4 (its peer is then ::ffff:127.0.0.1). */
+static int ctrl_listen6(const char *ip, uint16_t *port)
+{
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int off = 0;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6};
+    inet_pton(AF_INET6, ip, &a.sin6_addr);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 8) < 0)
+        return -1;
+    socklen_t len = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    *port = ntohs(a.sin6_port);
+    return fd;
+}
+
+static int tcp_connect6(const char *ip, uint16_t port)
+{
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+    inet_pton(AF_INET6, ip, &a.sin6_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static const char *g_rig_listen6;   /* NULL: an IPv4 control connection */
+
 static bool rig_start(struct rig *r, const struct ftp_data_config *cfg)
 {
     memset(r, 0, sizeof *r);
@@ -183,10 +215,13 @@ static bool rig_start(struct rig *r, const struct ftp_data_config *cfg)
     r->svc = (struct service){.name = "ftp", .ops = &c_ops_rec, .max_line = 512,
                               .idle_ms = 60000, .command_ms = 60000};
     uint16_t port;
-    int lfd = tcp_listener("127.0.0.1", &port);
+    int lfd = g_rig_listen6 ? ctrl_listen6(g_rig_listen6, &port) : tcp_listener("127.0.0.1", &port);
     if (lfd < 0)
         return false;
-    r->client = tcp_connect(NULL, "127.0.0.1", port);
+    if (g_rig_listen6 && !strcmp(g_rig_listen6, "::1"))
+        r->client = tcp_connect6("::1", port);
+    else
+        r->client = tcp_connect(NULL, "127.0.0.1", port);
     struct sockaddr_storage peer;
     socklen_t len = sizeof peer;
     int fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -971,6 +1006,147 @@ TEST(ftp_data_tls_needs_tls_control)
     CHECK_INT(r.result, OP_E_TLS);
     CHECK_INT(r.opened, 0);
     close(c);
+    buf_free(&b);
+    rig_stop(&r);
+}
+
+/* An upload larger than a few writeback chunks (xfer.c starts the disk
+ * writes as it goes): every byte lands where it belongs. */
+TEST(ftp_data_recv_large)
+{
+    struct rig r;
+    REQUIRE(rig_start(&r, NULL));
+    const size_t size = 24u << 20;
+    char *content;
+    int src = make_file("large-src", size, &content);
+    close(src);
+    int fd = open_out("large", O_RDWR | O_TRUNC);
+    struct sockaddr_storage addr;
+    uint16_t port = 0;
+    REQUIRE(ftp_data_passive(r.d, &addr, &port) == 0);
+    int c = tcp_connect(NULL, "127.0.0.1", port);
+    struct ftp_xfer x = xfer(&r, FTP_RECV_FILE, fd, NULL);
+    REQUIRE(ftp_data_start(r.d, &x) == 0);
+    run_until(&r, &r.opened, 3000);
+    send_all_blocking(c, content, size);
+    shutdown(c, SHUT_WR);
+    run_until(&r, &r.done, 10000);
+    CHECK_INT(r.result, 0);
+    CHECK_INT(r.bytes, size);
+    char *got = malloc(size + 1);
+    CHECK_INT(file_bytes(fd, got, size + 1), size);
+    CHECK(memcmp(got, content, size) == 0);
+    close(c);
+    close(fd);
+    free(got);
+    free(content);
+    rig_stop(&r);
+}
+
+/* ---- IPv6 (RFC 2428) -------------------------------------------------------------- */
+
+static int listener6(uint16_t *port)
+{
+    return ctrl_listen6("::1", port);
+}
+
+TEST(ftp_data_ipv6_passive_and_active)
+{
+    g_rig_listen6 = "::1";
+    struct rig r;
+    bool ok = rig_start(&r, NULL);
+    g_rig_listen6 = NULL;
+    REQUIRE(ok);
+    struct sockaddr_storage addr;
+    uint16_t port = 0;
+    REQUIRE(ftp_data_passive(r.d, &addr, &port) == 0);
+    CHECK_INT(addr.ss_family, AF_INET6);
+    int c = tcp_connect6("::1", port);
+    REQUIRE(c >= 0);
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "v6\r\n");
+    struct ftp_xfer x = xfer(&r, FTP_SEND_BUF, -1, &b);
+    REQUIRE(ftp_data_start(r.d, &x) == 0);
+    run_until(&r, &r.opened, 3000);
+    char got[16];
+    CHECK_INT(read_all(c, got, sizeof got), 4);
+    run_until(&r, &r.done, 3000);
+    CHECK_INT(r.result, 0);
+    close(c);
+
+    /* EPRT |2|::1|port| */
+    uint16_t lport;
+    int l = listener6(&lport);
+    REQUIRE(l >= 0);
+    struct sockaddr_storage t;
+    memset(&t, 0, sizeof t);
+    struct sockaddr_in6 *t6 = (struct sockaddr_in6 *)&t;
+    t6->sin6_family = AF_INET6;
+    t6->sin6_port = htons(lport);
+    inet_pton(AF_INET6, "::1", &t6->sin6_addr);
+    REQUIRE(ftp_data_active(r.d, &t) == 0);
+    r.opened = r.done = 0;
+    REQUIRE(ftp_data_start(r.d, &x) == 0);
+    run_until(&r, &r.opened, 3000);
+    int a = accept(l, NULL, NULL);
+    REQUIRE(a >= 0);
+    CHECK_INT(read_all(a, got, sizeof got), 4);
+    run_until(&r, &r.done, 3000);
+    CHECK_INT(r.result, 0);
+    close(a);
+    close(l);
+    buf_free(&b);
+    rig_stop(&r);
+}
+
+/* A dual-stack listener reached over IPv4: the control peer is
+ * ::ffff:127.0.0.1, PORT names 127.0.0.1, PASV advertises 127.0.0.1, and
+ * the data connection from 127.0.0.1 is the same client. */
+TEST(ftp_data_mapped_ipv4)
+{
+    g_rig_listen6 = "::";
+    struct rig r;
+    bool ok = rig_start(&r, NULL);
+    g_rig_listen6 = NULL;
+    REQUIRE(ok);
+    CHECK_INT(conn_peer_addr(r.ctrl)->ss_family, AF_INET6);
+    struct sockaddr_storage addr;
+    uint16_t port = 0;
+    REQUIRE(ftp_data_passive(r.d, &addr, &port) == 0);
+    CHECK_INT(addr.ss_family, AF_INET);
+    CHECK_INT(((struct sockaddr_in *)&addr)->sin_addr.s_addr, htonl(0x7f000001));
+    int c = tcp_connect(NULL, "127.0.0.1", port);
+    REQUIRE(c >= 0);
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "mapped\r\n");
+    struct ftp_xfer x = xfer(&r, FTP_SEND_BUF, -1, &b);
+    REQUIRE(ftp_data_start(r.d, &x) == 0);
+    run_until(&r, &r.opened, 3000);
+    char got[16];
+    CHECK_INT(read_all(c, got, sizeof got), 8);
+    run_until(&r, &r.done, 3000);
+    CHECK_INT(r.result, 0);
+    close(c);
+
+    uint16_t lport;
+    int l = tcp_listener("127.0.0.1", &lport);
+    struct sockaddr_storage t;
+    memset(&t, 0, sizeof t);
+    struct sockaddr_in *t4 = (struct sockaddr_in *)&t;
+    t4->sin_family = AF_INET;
+    t4->sin_port = htons(lport);
+    t4->sin_addr.s_addr = htonl(0x7f000001);
+    REQUIRE(ftp_data_active(r.d, &t) == 0);
+    r.opened = r.done = 0;
+    REQUIRE(ftp_data_start(r.d, &x) == 0);
+    run_until(&r, &r.opened, 3000);
+    int a = accept(l, NULL, NULL);
+    REQUIRE(a >= 0);
+    CHECK_INT(read_all(a, got, sizeof got), 8);
+    run_until(&r, &r.done, 3000);
+    CHECK_INT(r.result, 0);
+    close(a);
+    close(l);
     buf_free(&b);
     rig_stop(&r);
 }
