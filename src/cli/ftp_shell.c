@@ -556,6 +556,9 @@ int ftp_shell(struct ftp_cli *f)
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     if (tty) {
+        /* libedit's own handlers would leave the terminal half-restored
+         * after an ignored ^C: with SIGINT ignored, none are needed. */
+        rl_catch_signals = 0;
         using_history();
         sigaction(SIGINT, &ign, &at_prompt);
     }
