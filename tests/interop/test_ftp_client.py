@@ -91,6 +91,7 @@ class Vsftpd:
                         self.user], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, timeout=CLI_TIMEOUT)
         self.user_made = True
+        self.proc = None
         subprocess.run(["chpasswd"], input=("%s:%s\n" % (self.user, self.password)).encode(),
                        check=True, timeout=CLI_TIMEOUT)
         uid = pwd.getpwnam(self.user).pw_uid
@@ -126,11 +127,15 @@ class Vsftpd:
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.host = "::1" if ipv6 else "127.0.0.1"
         deadline = time.monotonic() + 10
-        while not port_open(self.port, self.host):
-            if self.proc.poll() is not None:
-                raise AssertionError("vsftpd exited: %r" % self.proc.stdout.read())
-            assert time.monotonic() < deadline, "vsftpd did not start"
-            time.sleep(0.05)
+        try:
+            while not port_open(self.port, self.host):
+                if self.proc.poll() is not None:
+                    raise AssertionError("vsftpd exited: %r" % self.proc.stdout.read())
+                assert time.monotonic() < deadline, "vsftpd did not start"
+                time.sleep(0.05)
+        except BaseException:
+            self.stop()       # the user and the directories go too
+            raise
 
     def url(self, path="", user=None):
         return server_url(self, path, user)
