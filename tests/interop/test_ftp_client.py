@@ -221,6 +221,24 @@ class OutpostFtp:
         return path
 
 
+def sweep_stale_users(max_age=1800):
+    """Users and directories a killed test run (tests/run.sh's timeout)
+    could not remove: a test user whose directory is over half an hour old."""
+    for entry in pwd.getpwall():
+        home = Path(entry.pw_dir)
+        if not re.fullmatch(r"ftpc[0-9a-f]{8}", entry.pw_name) or \
+                not re.fullmatch(r"/tmp/outpost-ftpc-[^/]+/home", str(home)):
+            continue
+        try:
+            age = time.time() - home.parent.stat().st_mtime
+        except FileNotFoundError:
+            age = max_age + 1
+        if age > max_age:
+            subprocess.run(["userdel", entry.pw_name], stderr=subprocess.DEVNULL,
+                           timeout=CLI_TIMEOUT)
+            shutil.rmtree(home.parent, ignore_errors=True)
+
+
 @pytest.fixture(params=["vsftpd", "outpost"])
 def server_factory(request, outpost_factory):
     kind = request.param
@@ -229,6 +247,7 @@ def server_factory(request, outpost_factory):
             pytest.skip("vsftpd and its test user need root")
         if not os.access(VSFTPD, os.X_OK):
             pytest.fail("vsftpd is not installed (scripts/setup.sh test)")
+        sweep_stale_users()
     servers = []
 
     def make(tls=False, ipv6=False, rate=None, quota=None):
