@@ -137,6 +137,11 @@ log_level = warning
 [limits]
 max_connections = 10000
 max_per_ip = 10000
+[pop3]
+listen =
+listen_tls =
+[dns]
+listen =
 [ftp]
 listen = 127.0.0.1:$port
 pasv_min_port = 30000
