@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,11 @@ void ftp_time_val(time_t t, char out[15])
         memcpy(out, "19700101000000", 15);
         return;
     }
-    snprintf(out, 15, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+    char tmp[64];                       /* room for any int, so no truncation */
+    snprintf(tmp, sizeof tmp, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    memcpy(out, tmp, 14);
+    out[14] = '\0';
 }
 
 static char type_char(mode_t m)
@@ -73,7 +77,7 @@ int ftp_list_long(struct buf *out, const char *name, const struct stat *st, time
     time_t t = st->st_mtime;
     if (!gmtime_r(&t, &tm))
         memset(&tm, 0, sizeof tm);
-    char date[16];
+    char date[96];
     /* ls(1): a date more than six months old or in the future shows the
      * year instead of the time of day. */
     const time_t half_year = 182 * 86400;
@@ -127,13 +131,18 @@ int ftp_list_facts(struct buf *out, const char *name, const struct stat *st, uns
     return r < 0 ? -ENOMEM : 0;
 }
 
+bool ftp_name_is_pattern(const char *name)
+{
+    return strpbrk(name, "*?[") != NULL;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 int ftp_list_dir(int dfd, enum ftp_list_kind kind, unsigned facts, bool readonly, time_t now,
-                 struct buf *out)
+                 const char *pattern, struct buf *out)
 {
     int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -150,6 +159,9 @@ int ftp_list_dir(int dfd, enum ftp_list_kind kind, unsigned facts, bool readonly
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !ftp_name_listable(e->d_name))
+            continue;
+        /* A pattern's '*' does not match a leading '.', as in a shell. */
+        if (pattern && fnmatch(pattern, e->d_name, FNM_PERIOD) != 0)
             continue;
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 64;
@@ -169,7 +181,7 @@ int ftp_list_dir(int dfd, enum ftp_list_kind kind, unsigned facts, bool readonly
     }
     if (r == 0 && n > 1)
         qsort(names, n, sizeof *names, cmp_names);
-    if (r == 0 && kind == FTP_LIST_MLSD) {
+    if (r == 0 && kind == FTP_LIST_MLSD && !pattern) {
         struct stat st;
         if (fstat(dirfd(d), &st) == 0)
             r = ftp_list_facts(out, ".", &st, facts, readonly, "cdir");

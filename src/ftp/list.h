@@ -52,10 +52,14 @@ int ftp_list_facts(struct buf *out, const char *name, const struct stat *st, uns
 void ftp_time_val(time_t t, char out[15]);
 
 /* Every entry of the directory dfd (not "." and ".."; for MLSD a "cdir"
- * entry first), sorted by name, in the given form. The descriptor stays
- * the caller's. 0 or -errno. */
+ * entry first), sorted by name, in the given form; with a pattern, only
+ * the names fnmatch(3) matches (LIST / NLST "*.txt", as mget sends). The
+ * descriptor stays the caller's. 0 or -errno. */
 int ftp_list_dir(int dfd, enum ftp_list_kind kind, unsigned facts, bool readonly, time_t now,
-                 struct buf *out);
+                 const char *pattern, struct buf *out);
+
+/* Does this name hold a glob character (* ? [)? */
+bool ftp_name_is_pattern(const char *name);
 
 /* The OPTS MLST argument ("type;size;") as a mask of known facts. */
 unsigned ftp_facts_parse(const char *arg);

@@ -16,6 +16,7 @@
  * as they must (RFC 3659 section 5).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -135,7 +136,10 @@ static void change_dir(struct ftp_session *s, const char *v, int code)
         return;
     }
     close(fd);
-    str_copy(s->cwd, sizeof s->cwd, v);
+    if (!ftp_set_str(&s->cwd, v)) {
+        ftp_error(s, 451, "Out of memory");
+        return;
+    }
     ftp_reply(s, code, "Directory changed");
 }
 
@@ -233,23 +237,27 @@ static void cmd_rnfr(struct ftp_session *s, const struct ftp_cmd *cmd)
         fs_error(s, -EPERM);
         return;
     }
-    str_copy(s->rnfr, sizeof s->rnfr, v);
-    s->have_rnfr = true;
+    if (!ftp_set_str(&s->rnfr, v)) {
+        ftp_error(s, 451, "Out of memory");
+        return;
+    }
     ftp_reply(s, 350, "Ready for RNTO");
 }
 
 static void cmd_rnto(struct ftp_session *s, const struct ftp_cmd *cmd)
 {
-    char v[FTP_VPATH_MAX];
-    if (!s->have_rnfr) {
+    char v[FTP_VPATH_MAX], fromv[FTP_VPATH_MAX];
+    if (!s->rnfr) {
         ftp_error(s, 503, "RNFR first");
         return;
     }
-    s->have_rnfr = false;
+    str_copy(fromv, sizeof fromv, s->rnfr);
+    free(s->rnfr);
+    s->rnfr = NULL;
     if (deny_write(s) || !ftp_vpath(s, cmd, v))
         return;
     const char *from, *to;
-    int d1 = ftp_jail_parent(s->root, s->rnfr, &from);
+    int d1 = ftp_jail_parent(s->root, fromv, &from);
     if (d1 < 0) {
         fs_error(s, d1);
         return;
@@ -493,8 +501,28 @@ static void cmd_epsv(struct ftp_session *s, const struct ftp_cmd *cmd)
 
 /* ---- transfers ------------------------------------------------------------------- */
 
+/* While a transfer runs the control connection carries nothing, yet the
+ * session is busy: it must not be closed as idle (RFC 959 leaves timeouts
+ * to the server; a 1 GiB file at a modest rate takes longer than
+ * idle_timeout). A stalled transfer is data.c's to end (426). */
+static uint64_t keepalive_ms(const struct ftp_session *s)
+{
+    unsigned idle = conn_service(s->c)->idle_ms;
+    return idle / 2 < 10000 ? idle / 2 + 1 : 10000;
+}
+
+static void on_keepalive(struct loop_timer *t)
+{
+    struct ftp_session *s = (struct ftp_session *)((char *)t - offsetof(struct ftp_session, keepalive));
+    if (!s->x.active)
+        return;
+    conn_touch(s->c);
+    loop_timer_arm(conn_loop(s->c), &s->keepalive, keepalive_ms(s), on_keepalive);
+}
+
 static void xfer_clear(struct ftp_session *s)
 {
+    loop_timer_cancel(conn_loop(s->c), &s->keepalive);
     if (s->x.fd >= 0) {
         close(s->x.fd);
         s->x.fd = -1;
@@ -509,6 +537,10 @@ static void xfer_clear(struct ftp_session *s)
     s->x.active = false;
     s->x.finishing = false;
     buf_free(&s->x.list);
+    free(s->x.name);
+    s->x.name = NULL;
+    free(s->x.open_msg);
+    s->x.open_msg = NULL;
 }
 
 static void xfer_open(void *arg)
@@ -636,6 +668,7 @@ static void start(struct ftp_session *s, enum ftp_xfer_dir dir, off_t offset, ui
         .arg = s,
     };
     s->x.active = true;
+    loop_timer_arm(conn_loop(s->c), &s->keepalive, keepalive_ms(s), on_keepalive);
     int r = ftp_data_start(s->data, &x);
     if (r < 0) {
         xfer_clear(s);
@@ -680,10 +713,14 @@ static void cmd_retr(struct ftp_session *s, const struct ftp_cmd *cmd)
         (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     s->x.verb = FTP_RETR;
     s->x.fd = fd;
-    str_copy(s->x.name, sizeof s->x.name, v);
-    snprintf(s->x.open_msg, sizeof s->x.open_msg,
-             "Opening %s mode data connection for %s (%llu bytes)", s->ascii ? "ASCII" : "BINARY",
-             strrchr(v, '/') + 1, (unsigned long long)st.st_size);
+    if (!ftp_set_str(&s->x.name, v) ||
+        !ftp_set_strf(&s->x.open_msg, "Opening %s mode data connection for %s (%llu bytes)",
+                      s->ascii ? "ASCII" : "BINARY", strrchr(v, '/') + 1,
+                      (unsigned long long)st.st_size)) {
+        xfer_clear(s);
+        ftp_error(s, 451, "Out of memory");
+        return;
+    }
     start(s, FTP_SEND_FILE, (off_t)rest, 0);
 }
 
@@ -791,12 +828,16 @@ static void upload(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_ve
     s->x.fd = fd;
     s->x.dfd = dfd;
     s->x.temp = temp;
-    str_copy(s->x.name, sizeof s->x.name, v);
-    if (verb == FTP_STOU)
-        snprintf(s->x.open_msg, sizeof s->x.open_msg, "FILE: %s", strrchr(v, '/') + 1);
-    else
-        snprintf(s->x.open_msg, sizeof s->x.open_msg, "Opening %s mode data connection for %s",
-                 s->ascii ? "ASCII" : "BINARY", name);
+    bool ok = ftp_set_str(&s->x.name, v) &&
+              (verb == FTP_STOU
+                   ? ftp_set_strf(&s->x.open_msg, "FILE: %s", strrchr(v, '/') + 1)
+                   : ftp_set_strf(&s->x.open_msg, "Opening %s mode data connection for %s",
+                                  s->ascii ? "ASCII" : "BINARY", name));
+    if (!ok) {
+        xfer_clear(s);                   /* removes the temporary file */
+        ftp_error(s, 451, "Out of memory");
+        return;
+    }
     start(s, FTP_RECV_FILE, offset, max);
 }
 
@@ -829,8 +870,42 @@ static void list_work(void *arg)
     time_t now = time(NULL);
     int fd = ftp_jail_open(s->root, s->x.lpath, O_PATH | O_DIRECTORY, 0);
     if (fd >= 0) {
-        s->x.result = ftp_list_dir(fd, kind, s->facts, s->anonymous, now, &s->x.list);
+        s->x.result = ftp_list_dir(fd, kind, s->facts, s->anonymous, now, NULL, &s->x.list);
         close(fd);
+        return;
+    }
+    /* "LIST *.txt", "NLST a?.bin": a pattern in the last component (not a
+     * path that exists under that name) lists the matching names of its
+     * directory. */
+    const char *base = strrchr(s->x.lpath, '/') + 1;
+    if (fd == -ENOENT && verb != FTP_MLSD && ftp_name_is_pattern(base)) {
+        const char *pattern;
+        int dfd = ftp_jail_parent(s->root, s->x.lpath, &pattern);
+        if (dfd < 0) {
+            s->x.result = dfd;
+            return;
+        }
+        if (kind != FTP_LIST_NAMES || !s->x.lprefix) {
+            s->x.result = ftp_list_dir(dfd, kind, s->facts, s->anonymous, now, pattern, &s->x.list);
+            close(dfd);
+            return;
+        }
+        /* NLST of a pattern after a directory ("d/" then the pattern)
+         * names "d/x.bin", as the client wrote the path, so that mget can
+         * fetch each name as it is. */
+        struct buf names = BUF_INIT;
+        int r = ftp_list_dir(dfd, kind, s->facts, s->anonymous, now, pattern, &names);
+        close(dfd);
+        const char *p = buf_ptr(&names), *end = p + buf_len(&names);
+        while (r == 0 && p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+            if (buf_puts(&s->x.list, s->x.lprefix) < 0 || buf_append(&s->x.list, p, len) < 0)
+                r = -ENOMEM;
+            p += len;
+        }
+        buf_free(&names);
+        s->x.result = r;
         return;
     }
     /* LIST / NLST / STAT of a file: that one entry (RFC 959 allows it;
@@ -868,7 +943,13 @@ static void list_done(struct ftp_session *s)
     }
     s->x.verb = s->x.lverb;
     s->x.fd = -1;
-    snprintf(s->x.open_msg, sizeof s->x.open_msg, "Here comes the directory listing");
+    if (!ftp_set_str(&s->x.open_msg, "Here comes the directory listing") ||
+        !ftp_set_str(&s->x.name, s->x.lpath)) {
+        xfer_clear(s);
+        ftp_error(s, 451, "Out of memory");
+        conn_resume(s->c);
+        return;
+    }
     start(s, FTP_SEND_BUF, 0, 0);
     conn_resume(s->c);
 }
@@ -894,9 +975,29 @@ static void list(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_verb
             }
         }
     }
-    if (ftp_path_join(s->cwd, arg, len, s->x.lpath, sizeof s->x.lpath) < 0) {
+    char lp[FTP_VPATH_MAX];
+    if (ftp_path_join(s->cwd, arg, len, lp, sizeof lp) < 0) {
         ftp_error(s, 553, "File name too long");
         return;
+    }
+    if (!ftp_set_str(&s->x.lpath, lp)) {
+        ftp_error(s, 451, "Out of memory");
+        return;
+    }
+    free(s->x.lprefix);
+    s->x.lprefix = NULL;
+    const char *slash = memrchr(arg, '/', len);
+    if (verb == FTP_NLST && slash) {
+        char pre[FTP_VPATH_MAX];
+        size_t plen = (size_t)(slash - arg) + 1;
+        if (plen < sizeof pre) {
+            memcpy(pre, arg, plen);
+            pre[plen] = '\0';
+            if (!ftp_set_str(&s->x.lprefix, pre)) {
+                ftp_error(s, 451, "Out of memory");
+                return;
+            }
+        }
     }
     if (verb != FTP_STAT && !data_ready(s))
         return;

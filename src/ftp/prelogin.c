@@ -159,9 +159,8 @@ static void login_done(struct ftp_session *s)
         if (!s->anonymous)
             throttle_success(conn_peer_addr(c));
         s->logged_in = true;
-        strcpy(s->cwd, "/");
         s->data = ftp_data_new(c, &s->live->data);
-        if (!s->data) {
+        if (!s->data || !ftp_set_str(&s->cwd, "/")) {
             ftp_logout(s);
             ftp_reply(s, 421, "Out of memory, closing the connection");
             conn_close(c);

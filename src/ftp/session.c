@@ -103,6 +103,30 @@ bool ftp_vpath(struct ftp_session *s, const struct ftp_cmd *cmd, char out[FTP_VP
     return true;
 }
 
+bool ftp_set_str(char **dst, const char *src)
+{
+    char *p = strdup(src);
+    if (!p)
+        return false;
+    free(*dst);
+    *dst = p;
+    return true;
+}
+
+bool ftp_set_strf(char **dst, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p;
+    int n = vasprintf(&p, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return false;
+    free(*dst);
+    *dst = p;
+    return true;
+}
+
 /* ---- work on the pool -------------------------------------------------------- */
 
 struct pool_job {
@@ -170,12 +194,22 @@ void ftp_logout(struct ftp_session *s)
     s->logged_in = false;
     s->have_user = false;
     s->anonymous = false;
-    s->have_rnfr = false;
+    free(s->rnfr);
+    s->rnfr = NULL;
+    free(s->x.name);
+    s->x.name = NULL;
+    free(s->x.open_msg);
+    s->x.open_msg = NULL;
+    free(s->x.lpath);
+    s->x.lpath = NULL;
+    free(s->x.lprefix);
+    s->x.lprefix = NULL;
     s->rest = 0;
     s->ascii = false;
     s->epsv_all = false;
     s->facts = FTP_FACT_ALL;
-    strcpy(s->cwd, "/");
+    free(s->cwd);
+    s->cwd = NULL;
 }
 
 /* ---- commands of every state ------------------------------------------------------- */
@@ -441,8 +475,10 @@ static void on_line(struct conn *c, char *line, size_t len)
         goto out;
     }
     /* RFC 959: RNTO must come right after RNFR. */
-    if (cmd.verb != FTP_RNTO)
-        s->have_rnfr = false;
+    if (cmd.verb != FTP_RNTO && s->rnfr) {
+        free(s->rnfr);
+        s->rnfr = NULL;
+    }
     e->fn(s, &cmd);
 out:
     if (pass)
@@ -462,7 +498,6 @@ static void on_open(struct conn *c)
     s->x.fd = -1;
     s->x.dfd = -1;
     s->facts = FTP_FACT_ALL;
-    strcpy(s->cwd, "/");
     s->live = ftp_live_get();
     conn_set_session(c, s);
     conn_oob_inline(c);
@@ -501,6 +536,7 @@ static void on_close(struct conn *c)
     if (!s)
         return;
     loop_timer_cancel(conn_loop(c), &s->delay);
+    loop_timer_cancel(conn_loop(c), &s->keepalive);
     explicit_bzero(s->password, sizeof s->password);
     ftp_logout(s);
     ftp_live_put(s->live);

@@ -49,6 +49,8 @@ struct ftp_session {
     char user[ADDRESS_MAX];
     char password[256];             /* cleared as soon as it is checked */
     struct loop_timer delay;        /* failed-login slowdown */
+    struct loop_timer keepalive;    /* a transfer runs: the control
+                                       connection is not idle */
     int result;                     /* pool work's result */
 
     /* protection (RFC 4217) */
@@ -56,13 +58,12 @@ struct ftp_session {
 
     /* after login */
     int root;                       /* the jail: the home, O_PATH */
-    char cwd[FTP_VPATH_MAX];        /* virtual, "/" = the home */
+    char *cwd;                      /* virtual, "/" = the home; NULL before login */
     bool ascii;                     /* TYPE A */
     bool epsv_all;                  /* RFC 2428 section 4 */
     unsigned facts;                 /* OPTS MLST selection */
     uint64_t rest;                  /* REST marker for the next transfer */
-    bool have_rnfr;
-    char rnfr[FTP_VPATH_MAX];
+    char *rnfr;                     /* RNFR's path until RNTO, else NULL */
     uint64_t used;                  /* bytes in the home (quota), from login */
     struct ftp_data *data;
 
@@ -75,15 +76,16 @@ struct ftp_session {
         int dfd;                    /* upload: its directory */
         bool temp;                  /* upload under a temporary name */
         char tmpname[64];
-        char name[FTP_VPATH_MAX];   /* the final vpath (upload) / shown name */
-        char open_msg[FTP_VPATH_MAX + 96];
+        char *name;                 /* the vpath transferred (upload: the final name) */
+        char *open_msg;             /* the text of its 150 */
         struct buf list;            /* LIST / NLST / MLSD text */
         uint64_t bytes;
         off_t start_size;           /* upload: size of the file before */
         int result;
         /* listing work on the pool */
         enum ftp_verb lverb;
-        char lpath[FTP_VPATH_MAX];
+        char *lpath;
+        char *lprefix;              /* NLST pattern: the client's directory part */
     } x;
 };
 
@@ -103,6 +105,12 @@ void ftp_reply_multi(struct ftp_session *s, int code, const char *first, const c
 /* The client's argument as a virtual path; replies 550/553 and returns
  * false when it cannot be one. */
 bool ftp_vpath(struct ftp_session *s, const struct ftp_cmd *cmd, char out[FTP_VPATH_MAX]);
+
+/* *dst = a copy of src (or of the formatted text), the old one freed.
+ * false (and *dst unchanged) when out of memory. Path-sized strings live
+ * on the heap only while they are needed, so an idle session is small. */
+bool ftp_set_str(char **dst, const char *src);
+bool ftp_set_strf(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Start work on the pool with the connection paused and held; done runs on
  * the loop, after which the connection is released and resumed. */

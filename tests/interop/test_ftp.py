@@ -422,17 +422,27 @@ def test_ftplib_abort(outpost, big_file):
 
 
 def test_vanishing_client(outpost):
+    """A client that disappears in the middle of an upload: nothing is left
+    under the name, nor under a temporary one. (In stream mode a clean
+    close of the data connection is the end of the file, RFC 959 section
+    3.4.1, so the vanishing here is a reset, or silence.)"""
+    linger0 = b"\x01\x00\x00\x00\x00\x00\x00\x00"
     home = ftp_home(outpost)
-    for n in range(3):
+    for n in range(4):
         with RawFTP(outpost) as r:
             r.login(outpost)
             data = r.pasv_connect()
             assert r.cmd("STOR gone.bin").startswith(b"150")
             data.sendall(os.urandom(300000))
-            # The control connection goes away first, with a reset.
-            r.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            r.close()
-            data.close()
+            r.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger0)
+            data.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger0)
+            if n % 2:
+                data.close()            # data reset first, then control
+                r.close()
+            else:
+                r.close()               # control reset, data left silent
+                time.sleep(0.3)
+                data.close()
     assert wait_for(lambda: not [n for n in os.listdir(home) if n.startswith(".outpost")])
     assert not (home / "gone.bin").exists()
     # The server is still there.
@@ -511,3 +521,117 @@ def test_tls_required_by_policy(outpost_factory):
     f.storbinary("STOR t.bin", io.BytesIO(b"secret data"))
     assert f.nlst() == ["t.bin"]
     f.quit()
+
+
+def test_slow_transfer_outlives_idle_timeout(outpost_factory):
+    """A transfer longer than idle_timeout (slowed by rate_limit) completes:
+    the control connection is busy, not idle, while it runs."""
+    srv = outpost_factory(config={("ftp", "idle_timeout"): "1s", ("ftp", "rate_limit"): "256k"})
+    data = os.urandom(700000)
+    f = ftp_login(srv)
+    f.storbinary("STOR slow.bin", io.BytesIO(data))
+    out = io.BytesIO()
+    f.retrbinary("RETR slow.bin", out.write)
+    assert out.getvalue() == data
+    assert f.sendcmd("NOOP").startswith("200")
+    f.quit()
+
+
+def test_parallel_sessions(outpost):
+    """Twenty sessions at once, each storing, listing and fetching its own
+    files (bounded: 5 rounds each); every byte comes back."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def worker(n):
+        f = ftp_login(outpost)
+        f.set_pasv(n % 2 == 0)
+        f.mkd("w%d" % n)
+        for k in range(5):
+            data = os.urandom(50000 + 1000 * k + n)
+            name = "w%d/f%d.bin" % (n, k)
+            f.storbinary("STOR " + name, io.BytesIO(data))
+            out = io.BytesIO()
+            f.retrbinary("RETR " + name, out.write)
+            assert out.getvalue() == data
+        assert len(f.nlst("w%d" % n)) == 5
+        f.quit()
+        return n
+
+    with ThreadPoolExecutor(max_workers=20) as ex:
+        assert sorted(ex.map(worker, range(20))) == list(range(20))
+    assert f"{ALICE}" in outpost.stderr_text()
+
+
+def test_stat_during_transfer(outpost_factory):
+    # rate_limit keeps the transfer running (4 MiB at 1 MiB/s) whatever the
+    # socket buffers hold.
+    outpost = outpost_factory(config={("ftp", "rate_limit"): "1M"})
+    f = ftp_login(outpost)
+    f.storbinary("STOR s.bin", io.BytesIO(os.urandom(4 << 20)))
+    f.quit()
+    with RawFTP(outpost) as r:
+        r.login(outpost)
+        r.cmd("TYPE I")
+        data = r.pasv_connect()
+        assert r.cmd("RETR s.bin").startswith(b"150")
+        got = len(data.recv(1000))
+        st = r.cmd("STAT")
+        assert st.startswith(b"211-") and b"Transfer in progress" in st
+        assert r.cmd("CWD /").startswith(b"503")
+        assert r.cmd("NOOP").startswith(b"200")
+        while True:
+            chunk = data.recv(1 << 20)
+            if not chunk:
+                break
+            got += len(chunk)
+        data.close()
+        assert r.reply().startswith(b"226")
+        assert got == 4 << 20
+
+
+def test_list_patterns(outpost):
+    f = ftp_login(outpost)
+    f.mkd("d")
+    for name in ("a.txt", "b.txt", "c.bin", "d/x.txt", "d/y.bin", ".hidden.txt"):
+        f.storbinary("STOR " + name, io.BytesIO(b"x"))
+    assert f.nlst("*.txt") == ["a.txt", "b.txt"]
+    assert f.nlst("d/*.bin") == ["d/y.bin"]
+    assert f.nlst("?.bin") == ["c.bin"]
+    lines = []
+    f.retrlines("LIST *.bin", lines.append)
+    assert len(lines) == 1 and lines[0].endswith(" c.bin")
+    with pytest.raises(ftplib.error_perm, match="^550"):
+        f.nlst("nothing/*.txt")
+    assert f.nlst("*.none") == []
+    f.quit()
+
+
+def test_data_connection_from_a_stranger(outpost):
+    """RFC 2577: a passive data port takes a connection only from the
+    control connection's address; another host (127.0.0.2 here) is shut
+    out and the client's own connection still gets the file."""
+    f = ftp_login(outpost)
+    f.storbinary("STOR s.bin", io.BytesIO(b"payload" * 1000))
+    f.quit()
+    with RawFTP(outpost) as r:
+        r.login(outpost)
+        rep = r.cmd("EPSV")
+        port = int(rep.split(b"|||")[1].split(b"|")[0])
+        stranger = socket.socket()
+        stranger.settimeout(10)
+        try:
+            stranger.bind(("127.0.0.2", 0))
+        except OSError:
+            pytest.skip("cannot bind 127.0.0.2")
+        stranger.connect(("127.0.0.1", port))
+        data = socket.create_connection(("127.0.0.1", port), timeout=15)
+        assert r.cmd("RETR s.bin").startswith(b"150")
+        assert recv_all(data) == b"payload" * 1000
+        data.close()
+        assert r.reply().startswith(b"226")
+        try:
+            got = stranger.recv(100)
+        except OSError:
+            got = b""
+        assert got == b""                # closed, nothing sent to it
+        stranger.close()
