@@ -16,7 +16,7 @@
 #
 # Usage: bench/ftp/run.sh [outpost|vsftpd|both]     (default both)
 # Environment: OUTPOST_BIN (default build/release/outpost), BIG_MB (1024),
-#              SMALL (1000), SESSIONS (3000), PROCS (4), RUNS (3),
+#              SMALL (1000), SESSIONS (2000), PROCS (4), RUNS (3),
 #              KEEP=1 keeps the temp directory for inspection.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -26,7 +26,7 @@ which_servers=${1:-both}
 OUTPOST_BIN=${OUTPOST_BIN:-$repo/build/release/outpost}
 BIG_MB=${BIG_MB:-1024}
 SMALL=${SMALL:-1000}
-SESSIONS=${SESSIONS:-3000}
+SESSIONS=${SESSIONS:-2000}
 PROCS=${PROCS:-4}
 RUNS=${RUNS:-3}
 BENCH_PW="bench-$$-$RANDOM$RANDOM"
@@ -137,6 +137,11 @@ log_level = warning
 [limits]
 max_connections = 10000
 max_per_ip = 10000
+[pop3]
+listen =
+listen_tls =
+[dns]
+listen =
 [ftp]
 listen = 127.0.0.1:$port
 pasv_min_port = 30000
