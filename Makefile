@@ -8,13 +8,14 @@
 #   make bench-dns-auth   dns_auth_respond in a loop on a generated zone (not part of make test)
 #   make bench-dns    run outpost, NSD and Knot side by side (not part of make test)
 #   make bench-queue  queue_submit() throughput with 10 threads (not part of make test)
+#   make bench-ftp    run outpost and vsftpd side by side (not part of make test)
 
 CC      ?= cc
-PKGS    := openssl sqlite3 libxcrypt libidn
+PKGS    := openssl sqlite3 libxcrypt libidn libedit
 CSTD    := -std=c17 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS_COMMON = $(CSTD) $(WARN) -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -pthread -MMD -MP
-LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lsqlite3 -lcrypt -lidn) -pthread
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lsqlite3 -lcrypt -lidn -ledit) -pthread
 
 SRC      := $(sort $(wildcard src/*/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(SRC))
@@ -29,7 +30,7 @@ REL_CFLAGS := -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 
-.PHONY: all run test asan unit fuzz setup setup-test bench-pop3 bench-smtp bench-dns bench-dns-auth bench-queue clean
+.PHONY: all run test asan unit fuzz setup setup-test bench-pop3 bench-smtp bench-dns bench-dns-auth bench-queue bench-ftp clean
 all: $(REL)/outpost
 
 $(REL)/%.o: %.c
@@ -102,6 +103,10 @@ $(REL)/queue-bench: $(REL)/bench/queue/submit.o $(LIB_SRC:%.c=$(REL)/%.o)
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LDLIBS)
 bench-queue: $(REL)/queue-bench
 	@bench/queue/run.sh $(REL)/queue-bench
+bench-ftp: setup
+	@scripts/setup.sh bench
+	@$(MAKE) --no-print-directory all
+	@bench/ftp/run.sh
 
 clean:
 	rm -rf build

@@ -6,7 +6,7 @@
 set -e
 what=${1:-run}
 
-pkgs="gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libcrypt-dev libidn-dev openssl ca-certificates"
+pkgs="gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libcrypt-dev libidn-dev libedit-dev openssl ca-certificates"
 case $what in
 test)  pkgs="$pkgs clang libclang-rt-14-dev python3 python3-pytest curl fetchmail procps dovecot-core dovecot-pop3d"
        # DNS clients for tests/interop/test_dns*.py; NSD and Knot as reference servers
@@ -17,8 +17,15 @@ test)  pkgs="$pkgs clang libclang-rt-14-dev python3 python3-pytest curl fetchmai
        # the remote SMTP server that outgoing delivery is tested against
        pkgs="$pkgs python3-aiosmtpd"
        # Postfix: reply codes compared with its smtpd (test_smtp_differential.py)
-       pkgs="$pkgs postfix" ;;
-bench) pkgs="$pkgs python3 dovecot-core dovecot-pop3d procps nsd knot dnsperf postfix" ;;
+       pkgs="$pkgs postfix"
+       # FTP clients for tests/interop/test_ftp_clients.py
+       pkgs="$pkgs lftp tnftp"
+       # FTP: vsftpd as the server for the client's tests (test_ftp_client.py),
+       # which makes a system user for its logins (passwd: useradd, chpasswd)
+       pkgs="$pkgs vsftpd passwd" ;;
+bench) pkgs="$pkgs python3 dovecot-core dovecot-pop3d procps nsd knot dnsperf postfix"
+       # bench/ftp: vsftpd as the peer (PAM login of a system user: passwd for chpasswd)
+       pkgs="$pkgs vsftpd passwd" ;;
 esac
 
 missing=""

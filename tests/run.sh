@@ -107,6 +107,8 @@ section "interop tests (pytest)"
 if /usr/bin/python3 -c 'import pytest' 2>/dev/null; then
     # -p no:cacheprovider: nothing is written into the repository.
     export OUTPOST_TEST_PIDFILE=$work/server-pids PYTHONDONTWRITEBYTECODE=1
+    # The whole interop suite (DNS, POP3, SMTP, FTP with 50 MB transfers)
+    # runs under ASan on a shared machine: its bound is generous.
     # shellcheck disable=SC2086
     timeout 1200 /usr/bin/python3 -m pytest -q -p no:cacheprovider -rfEs \
         --basetemp="$work/pytest" ${PYTEST_ARGS:-} tests/interop 2>&1 | tee "$work/pytest.log"

@@ -80,4 +80,7 @@ int cli_check_zones(const struct settings *s);
  * uses no configuration. */
 int cmd_dig(int argc, char **argv);
 
+/* ftp reads its own arguments (URLs, --tls, ...) and uses no configuration. */
+int cmd_ftp(int argc, char **argv);
+
 #endif

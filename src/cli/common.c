@@ -121,8 +121,11 @@ int cli_read_password(char *out, size_t outlen, bool confirm)
         quiet.c_lflag &= ~(tcflag_t)ECHO;
         char again[512];
         for (int round = 0; round < (confirm ? 2 : 1); round++) {
-            fprintf(stderr, round == 0 ? "Password: " : "Again: ");
+            /* Echo off (and type-ahead dropped) before the prompt shows:
+             * what is typed once the prompt is seen is neither echoed
+             * nor flushed away. */
             tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+            fprintf(stderr, round == 0 ? "Password: " : "Again: ");
             char *dst = round == 0 ? out : again;
             size_t dlen = round == 0 ? outlen : sizeof again;
             char *r = fgets(dst, (int)dlen, stdin);

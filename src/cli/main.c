@@ -21,9 +21,10 @@ static const char usage[] =
     "  check     validate the configuration and the zone files\n"
     "  dns       DNS service commands: reload the zones of the running server\n"
     "  dig       ask a DNS server a question and print the answer as dig does\n"
+    "  ftp       an FTP client: interactive, or get/put/ls of ftp:// URLs\n"
     "  version   print the version\n"
     "\n"
-    "Every command but dig takes -c FILE (a config file) or --data DIR (a\n"
+    "Every command but dig and ftp takes -c FILE (a config file) or --data DIR (a\n"
     "data directory, default ./var); 'outpost COMMAND --help' says more.\n";
 
 struct command {
@@ -39,6 +40,7 @@ static const struct command commands[] = {
     {"check", cmd_check},
     {"dig", cmd_dig},
     {"dns", cmd_dns},
+    {"ftp", cmd_ftp},
 };
 
 int main(int argc, char **argv)

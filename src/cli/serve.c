@@ -31,6 +31,8 @@
 #include "net/pool.h"
 #include "net/server.h"
 #include "net/tls.h"
+#include "ftp/data.h"
+#include "ftp/server.h"
 #include "pop3/server.h"
 #include "smtp/delivery.h"
 #include "smtp/server.h"
@@ -238,6 +240,24 @@ static void configure_services(const struct settings *s)
     smtp_settings(s, host, &sc);
     if (smtp_configure(&sc) < 0)
         log_err("smtp: cannot apply the configuration");
+    struct ftp_config fc = {
+        .datadir = s->data_dir,
+        .hostname = host,
+        .default_domain = s->default_domain,
+        .plaintext = (enum plaintext_policy)s->plaintext,
+        .anonymous = s->ftp_anonymous,
+        .quota = s->ftp_quota,
+        .rate_limit = s->ftp_rate_limit,
+        .pasv_min = s->ftp_pasv_min,
+        .pasv_max = s->ftp_pasv_max,
+        .pasv_address = s->ftp_pasv_address,
+        .idle_ms = s->ftp_idle_timeout,
+        .command_ms = s->ftp_command_timeout,
+        .data_connect_ms = s->ftp_data_timeout,
+        .data_idle_ms = s->ftp_data_timeout,
+    };
+    if (ftp_configure(&fc) < 0)
+        log_err("ftp: out of memory applying the configuration");
     struct dns_server_config dc = {
         .udp_payload = s->dns_udp_payload,
         .tcp_idle_ms = s->dns_tcp_idle_timeout,
@@ -474,7 +494,8 @@ static void on_reload(void *arg)
         !same_addrs(&ns.smtp_listen, &rt->s.smtp_listen) ||
         !same_addrs(&ns.smtp_listen_submission, &rt->s.smtp_listen_submission) ||
         !same_addrs(&ns.smtp_listen_submissions, &rt->s.smtp_listen_submissions) ||
-        !same_addrs(&ns.dns_listen, &rt->s.dns_listen))
+        !same_addrs(&ns.dns_listen, &rt->s.dns_listen) ||
+        !same_addrs(&ns.ftp_listen, &rt->s.ftp_listen))
         log_warn("reload: new listening addresses take effect only after a restart");
     if (ns.workers != rt->s.workers || strcmp(ns.user ? ns.user : "", rt->s.user ? rt->s.user : "") != 0)
         log_warn("reload: [server] workers and user take effect only after a restart");
@@ -573,11 +594,13 @@ int cmd_serve(int argc, char **argv)
     if (pop3_listen(&s->pop3_listen, &s->pop3_listen_tls, err, sizeof err) < 0 ||
         smtp_listen(&s->smtp_listen, &s->smtp_listen_submission, &s->smtp_listen_submissions,
                     err, sizeof err) < 0 ||
+        ftp_listen(&s->ftp_listen, err, sizeof err) < 0 ||
         dns_server_listen(&s->dns_listen, err, sizeof err) < 0) {
         fprintf(stderr, "outpost: %s\n", err);
         server_cleanup();
         pop3_cleanup();
         smtp_cleanup();
+        ftp_cleanup();
         settings_free(s);
         return 1;
     }
@@ -586,6 +609,7 @@ int cmd_serve(int argc, char **argv)
         server_cleanup();
         pop3_cleanup();
         smtp_cleanup();
+        ftp_cleanup();
         settings_free(s);
         return 1;
     }
@@ -610,6 +634,7 @@ int cmd_serve(int argc, char **argv)
         server_cleanup();
         pop3_cleanup();
         smtp_cleanup();
+        ftp_cleanup();
         settings_free(s);
         return 1;
     }
@@ -638,6 +663,7 @@ int cmd_serve(int argc, char **argv)
                   "try: swaks --server %s --tls --auth PLAIN --auth-user alice@example.test --to bob@example.test");
     print_service("subms", &s->smtp_listen_submissions,
                   "try: swaks --server %s --tlsc --auth PLAIN --auth-user alice@example.test --to bob@example.test");
+    print_service("ftp", &s->ftp_listen, "try: curl ftp://%s/ --user alice@example.test");
     for (int i = 0; i < s->dns_listen.n; i++) {
         /* dig takes the address and the port apart: "@::1 -p 53". */
         const struct sockaddr_storage *ss = &s->dns_listen.addr[i];
@@ -666,6 +692,7 @@ int cmd_serve(int argc, char **argv)
     pool_stop();
     /* After the pool: sessions' queue_submit() calls run there. */
     queue_shutdown();
+    ftp_data_quiesce();
     server_cleanup();
     dns_server_cleanup();
     dns_notify_cleanup();
@@ -675,6 +702,7 @@ int cmd_serve(int argc, char **argv)
         unlink(pidfile);
     pop3_cleanup();
     smtp_cleanup();
+    ftp_cleanup();
     tls_shutdown();
     log_info("stopped");
     settings_free(&rt.s);

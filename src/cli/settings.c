@@ -1,5 +1,6 @@
 #include "cli/settings.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -49,7 +50,7 @@ const struct cfg_key settings_schema[] = {
 
     {"tls", "cert", CFG_STR, OFF(cert), "cert.pem", 0, 0, NULL,
      "PEM certificate chain, leaf first. Relative to the data directory. "
-     "Reloaded on SIGHUP. Needed only when a service speaking TLS (POP3, SMTP) is on."},
+     "Reloaded on SIGHUP. Needed only when a service speaking TLS (POP3, SMTP, FTP) is on."},
     {"tls", "key", CFG_STR, OFF(key), "key.pem", 0, 0, NULL,
      "PEM private key of the certificate. Relative to the data directory."},
     {"tls", "min_version", CFG_ENUM, OFF(tls_min), "1.2", 0, 0, tls_versions,
@@ -118,6 +119,36 @@ const struct cfg_key settings_schema[] = {
      "During DATA or BDAT, the longest wait for more message data (RFC 5321 "
      "section 4.5.3.2.5: at least 3 minutes). A client that stops sending "
      "gets 421 and nothing of its message is delivered."},
+    {"ftp", "listen", CFG_ADDRS, OFF(ftp_listen), "127.0.0.1:10021", 0, 0, NULL,
+     "Addresses for the FTP control connection (RFC 959) with AUTH TLS (RFC "
+     "4217), e.g. 0.0.0.0:21, [::]:21. Active-mode data connections come from "
+     "the port below it when privileges allow. Empty: FTP off."},
+    {"ftp", "pasv_min_port", CFG_UINT, OFF(ftp_pasv_min), "40000", 1024, 65535, NULL,
+     "Lowest port of the passive data connection range (PASV, EPSV)."},
+    {"ftp", "pasv_max_port", CFG_UINT, OFF(ftp_pasv_max), "40999", 1024, 65535, NULL,
+     "Highest port of the passive range; open it in firewalls together with "
+     "the control port."},
+    {"ftp", "pasv_address", CFG_STR, OFF(ftp_pasv_address), "", 0, 0, NULL,
+     "IPv4 address announced in PASV replies, for a server behind NAT. Empty: "
+     "the address the client connected to."},
+    {"ftp", "anonymous", CFG_BOOL, OFF(ftp_anonymous), "no", 0, 0, NULL,
+     "Allow anonymous login (user anonymous or ftp, any password) to a "
+     "read-only public area, DATA/ftp/public."},
+    {"ftp", "quota", CFG_SIZE, OFF(ftp_quota), "0", 0, 1ull << 50, NULL,
+     "Bytes each user may store in their FTP home; uploads beyond it fail with "
+     "552. 0: no limit."},
+    {"ftp", "rate_limit", CFG_SIZE, OFF(ftp_rate_limit), "0", 0, 1ull << 40, NULL,
+     "Bandwidth limit per session in bytes per second, both directions. 0: "
+     "none."},
+    {"ftp", "idle_timeout", CFG_DURATION, OFF(ftp_idle_timeout), "5m", 1000, DAY_MS, NULL,
+     "A control connection without a command for this long is closed (not "
+     "while a transfer runs)."},
+    {"ftp", "command_timeout", CFG_DURATION, OFF(ftp_command_timeout), "1m", 1000, DAY_MS, NULL,
+     "A command line (or TLS handshake) that has started must be complete "
+     "within this time."},
+    {"ftp", "data_timeout", CFG_DURATION, OFF(ftp_data_timeout), "30s", 1000, DAY_MS, NULL,
+     "How long to wait for the client's data connection (425 after it), and "
+     "how long a transfer may make no progress before it is aborted (426)."},
 
     {"dns", "listen", CFG_ADDRS, OFF(dns_listen), "127.0.0.1:10053", 0, 0, NULL,
      "Addresses for the authoritative DNS service, UDP and TCP on each, e.g. "
@@ -503,6 +534,19 @@ int settings_load(struct settings *s, const char *path, const char *data_overrid
     }
     nerr += check_key_refs(s, path ? path : "config", errors);
     nerr += check_queue(s, path ? path : "config", errors);
+    if (s->ftp_pasv_min > s->ftp_pasv_max) {
+        buf_printf(errors, "%s: [ftp] pasv_min_port %u is above pasv_max_port %u\n",
+                   path ? path : "config", s->ftp_pasv_min, s->ftp_pasv_max);
+        nerr++;
+    }
+    if (s->ftp_pasv_address && s->ftp_pasv_address[0]) {
+        struct in_addr a;
+        if (inet_pton(AF_INET, s->ftp_pasv_address, &a) != 1) {
+            buf_printf(errors, "%s: [ftp] pasv_address: '%s' is not an IPv4 address\n",
+                       path ? path : "config", s->ftp_pasv_address);
+            nerr++;
+        }
+    }
     if (path && s->keys.n > 0)
         warn_if_readable(path);
     s->cert_path = abs_path(s->data_dir, s->cert);

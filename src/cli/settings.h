@@ -51,6 +51,14 @@ struct settings {
     char *smtp_local_domains, *smtp_aliases, *smtp_catch_all;
     unsigned smtp_max_recipients;
     unsigned smtp_idle_timeout, smtp_command_timeout, smtp_data_timeout; /* ms */
+    /* [ftp] */
+    struct cfg_addrs ftp_listen;
+    unsigned ftp_pasv_min, ftp_pasv_max;
+    char *ftp_pasv_address;     /* "" = the control connection's local address */
+    bool ftp_anonymous;
+    uint64_t ftp_quota;         /* bytes per user; 0 = none */
+    uint64_t ftp_rate_limit;    /* bytes/s per session; 0 = none */
+    unsigned ftp_idle_timeout, ftp_command_timeout, ftp_data_timeout; /* ms */
 
     /* [dns] */
     struct cfg_addrs dns_listen;
@@ -129,12 +137,14 @@ extern const size_t settings_ngroups;
  * data_override (from --data) wins over the file's [server] data.
  * Returns the number of errors, or negative on I/O failure. */
 /* Whether any enabled service speaks TLS (POP3 has STLS on its plain
- * listener too, SMTP STARTTLS on its MX and submission listeners). Without one, no certificate is needed: a DNS-only server
- * starts without [tls] files. */
+ * listener too, SMTP STARTTLS on its MX and submission listeners, FTP AUTH
+ * TLS). Without one, no certificate is needed: a DNS-only server starts
+ * without [tls] files. */
 static inline bool settings_need_tls(const struct settings *s)
 {
     return s->pop3_listen.n > 0 || s->pop3_listen_tls.n > 0 || s->smtp_listen.n > 0 ||
-           s->smtp_listen_submission.n > 0 || s->smtp_listen_submissions.n > 0;
+           s->smtp_listen_submission.n > 0 || s->smtp_listen_submissions.n > 0 ||
+           s->ftp_listen.n > 0;
 }
 
 int settings_load(struct settings *s, const char *path, const char *data_override,

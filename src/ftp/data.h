@@ -80,8 +80,11 @@ struct ftp_xfer {
     void (*on_open)(void *arg);
     /* The transfer ended: 0 (all sent / end of file from the client),
      * -ECANCELED (ftp_data_abort), -ETIMEDOUT (no data connection: 425),
-     * -ECONNRESET (the peer went away: 426), -ENOSPC / -EDQUOT / -EIO
+     * -ECONNRESET (the peer went away, or made no progress for
+     * idle_timeout_ms: 426), -ENOSPC / -EDQUOT / -EIO
      * (writing: 452/552), OP_E_TLS (TLS failed or did not resume: 522/425).
+     * An error before on_open ran (e.g. -ECONNREFUSED from an active
+     * connect) means no data connection: 425.
      * bytes: payload moved (file bytes, before ASCII conversion). */
     void (*on_done)(void *arg, int result, uint64_t bytes);
     void *arg;
@@ -98,5 +101,15 @@ bool ftp_data_busy(const struct ftp_data *d);
 void ftp_data_abort(struct ftp_data *d);
 /* Bytes moved so far in the running transfer (STAT during a transfer). */
 uint64_t ftp_data_progress(const struct ftp_data *d);
+
+/* Execution model (details in xfer.h): listening, accepting and
+ * connecting happen on the loop; once connected, a transfer thread moves
+ * the bytes with blocking calls (sendfile in TYPE I), so neither a slow
+ * client nor a cold disk ever stalls a loop. After ftp_data_abort or
+ * ftp_data_free the thread may still need a moment to notice; it then
+ * posts its cleanup to the loop. ftp_data_quiesce() waits (any thread but
+ * a loop's) until every transfer thread has done so: call it at shutdown
+ * after the sessions are freed and before the loops are freed. */
+void ftp_data_quiesce(void);
 
 #endif

@@ -89,8 +89,24 @@ const struct service *conn_service(const struct conn *c) { return c->svc; }
 const char *conn_tag(const struct conn *c) { return c->tag; }
 bool conn_is_closed(const struct conn *c) { return (c->flags & (F_DEAD | F_CLOSING)) != 0; }
 size_t conn_out_len(const struct conn *c) { return buf_len(&c->out); }
+
+void conn_oob_inline(struct conn *c)
+{
+    int on = 1;
+    (void)setsockopt(c->io.fd, SOL_SOCKET, SO_OOBINLINE, &on, sizeof on);
+}
 struct buf *conn_out(struct conn *c) { return &c->out; }
 void conn_set_idle(struct conn *c, unsigned ms) { c->idle_ms = ms; }
+SSL *conn_ssl(const struct conn *c) { return conn_is_tls(c) ? c->ssl : NULL; }
+
+int conn_local_addr(const struct conn *c, struct sockaddr_storage *out)
+{
+    socklen_t len = sizeof *out;
+    memset(out, 0, sizeof *out);
+    if (c->flags & F_DEAD)
+        return -EBADF;
+    return getsockname(c->io.fd, (struct sockaddr *)out, &len) < 0 ? -errno : 0;
+}
 
 static struct conn *from_io(struct loop_io *io) { return (struct conn *)io; }
 

@@ -140,5 +140,19 @@ const struct service *conn_service(const struct conn *c);
 const char *conn_tag(const struct conn *c);
 /* Set the idle timeout for this connection (ms). */
 void conn_set_idle(struct conn *c, unsigned ms);
+/* Receive TCP urgent data in line (SO_OOBINLINE): FTP clients send ABOR
+ * (and the Telnet Synch before it) as urgent data, RFC 959 section 4.1.3;
+ * without this the urgent byte would be taken out of the command stream. */
+void conn_oob_inline(struct conn *c);
+
+/* The local address the client connected to (getsockname). 0 or -errno.
+ * FTP opens its passive data listeners on it (RFC 959 section 3.2). */
+int conn_local_addr(const struct conn *c, struct sockaddr_storage *out);
+/* The connection's OpenSSL object once its handshake is done, else NULL.
+ * Read-only use on the connection's loop thread: FTP's data connections
+ * take its SSL_CTX and check that they resume its session (RFC 4217
+ * section 10). The returned type is SSL (openssl/ssl.h). */
+struct ssl_st;
+struct ssl_st *conn_ssl(const struct conn *c);
 
 #endif

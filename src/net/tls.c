@@ -29,6 +29,98 @@ const char *tls_error(char *buf, size_t len)
     return buf;
 }
 
+/* ---- session identity (tls_session_token) ----------------------------------- */
+
+#define TOKEN_LEN 16
+
+static int g_tok_idx = -1;
+static pthread_once_t g_tok_once = PTHREAD_ONCE_INIT;
+
+static void tok_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    OPENSSL_free(ptr);
+}
+
+static void tok_init(void)
+{
+    g_tok_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, tok_free);
+}
+
+/* A ticket is being made for s's session: put the connection's token in it. */
+static int ticket_gen(SSL *s, void *arg)
+{
+    (void)arg;
+    unsigned char *t = SSL_get_ex_data(s, g_tok_idx);
+    if (!t) {
+        t = OPENSSL_malloc(TOKEN_LEN);
+        if (!t)
+            return 0;
+        void *old = NULL;
+        size_t oldlen = 0;
+        if (SSL_session_reused(s) &&
+            SSL_SESSION_get0_ticket_appdata(SSL_get_session(s), &old, &oldlen) == 1 &&
+            oldlen == TOKEN_LEN)
+            memcpy(t, old, TOKEN_LEN);           /* a resumption inherits the token */
+        else if (RAND_bytes(t, TOKEN_LEN) != 1) {
+            OPENSSL_free(t);
+            return 0;
+        }
+        if (SSL_set_ex_data(s, g_tok_idx, t) != 1) {
+            OPENSSL_free(t);
+            return 0;
+        }
+    }
+    return SSL_SESSION_set1_ticket_appdata(SSL_get_session(s), t, TOKEN_LEN);
+}
+
+/* Decisions as OpenSSL makes them without a callback. */
+static SSL_TICKET_RETURN ticket_dec(SSL *s, SSL_SESSION *ss, const unsigned char *kn,
+                                    size_t knlen, SSL_TICKET_STATUS st, void *arg)
+{
+    (void)s, (void)ss, (void)kn, (void)knlen, (void)arg;
+    switch (st) {
+    case SSL_TICKET_SUCCESS:       return SSL_TICKET_RETURN_USE;
+    case SSL_TICKET_SUCCESS_RENEW: return SSL_TICKET_RETURN_USE_RENEW;
+    case SSL_TICKET_EMPTY:
+    case SSL_TICKET_NO_DECRYPT:    return SSL_TICKET_RETURN_IGNORE_RENEW;
+    default:                       return SSL_TICKET_RETURN_IGNORE;
+    }
+}
+
+size_t tls_session_token(SSL *ssl, unsigned char *out, size_t cap)
+{
+    pthread_once(&g_tok_once, tok_init);
+    if (!ssl || cap < TLS_TOKEN_MAX)
+        return 0;
+    const unsigned char *t = SSL_get_ex_data(ssl, g_tok_idx);
+    SSL_SESSION *sess = SSL_get_session(ssl);
+    void *app = NULL;
+    size_t applen = 0;
+    if (!t && sess && SSL_SESSION_get0_ticket_appdata(sess, &app, &applen) == 1 &&
+        applen == TOKEN_LEN)
+        t = app;
+    if (t) {
+        out[0] = 'T';
+        memcpy(out + 1, t, TOKEN_LEN);
+        return 1 + TOKEN_LEN;
+    }
+    unsigned idlen = 0;
+    const unsigned char *id = sess ? SSL_SESSION_get_id(sess, &idlen) : NULL;
+    if (!id || idlen == 0 || idlen + 1 > cap)
+        return 0;
+    out[0] = 'I';
+    memcpy(out + 1, id, idlen);
+    return 1 + idlen;
+}
+
+bool tls_session_matches(SSL *ssl, const unsigned char *tok, size_t len)
+{
+    unsigned char mine[TLS_TOKEN_MAX];
+    size_t n = tls_session_token(ssl, mine, sizeof mine);
+    return len > 0 && n == len && memcmp(mine, tok, len) == 0;
+}
+
 static SSL_CTX *build_ctx(const char *cert, const char *key, bool min13, char *err, size_t errlen)
 {
     char e[256];
@@ -46,6 +138,9 @@ static SSL_CTX *build_ctx(const char *cert, const char *key, bool min13, char *e
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
     static const unsigned char sid[] = "outpost";
     SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+    /* Tickets carry the session's token (tls_session_token). */
+    pthread_once(&g_tok_once, tok_init);
+    SSL_CTX_set_session_ticket_cb(ctx, ticket_gen, ticket_dec, NULL);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
         snprintf(err, errlen, "cannot load certificate %s: %s", cert, tls_error(e, sizeof e));
         goto fail;

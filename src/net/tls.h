@@ -33,6 +33,20 @@ void tls_shutdown(void);
 int tls_make_selfsigned(const char *certpath, const char *keypath, const char *cn,
                         char *err, size_t errlen);
 
+/* Session identity, for FTP's data connections, which must resume the
+ * control connection's TLS session (RFC 4217 section 10; vsftpd's
+ * require_ssl_reuse). Every session ticket the server context issues
+ * carries a random token in its application data, shared by every ticket
+ * of the connection and inherited by connections that resume one of them
+ * (they are the same client: they hold the session's secret).
+ * tls_session_token() writes ssl's token (or, when no ticket was issued,
+ * its session ID, which TLS 1.2 resumption from the server's cache keeps)
+ * to out (cap >= TLS_TOKEN_MAX) and returns its length, 0 if none.
+ * tls_session_matches(): ssl's token equals tok[0..len). */
+#define TLS_TOKEN_MAX 40
+size_t tls_session_token(SSL *ssl, unsigned char *out, size_t cap);
+bool   tls_session_matches(SSL *ssl, const unsigned char *tok, size_t len);
+
 /* The last OpenSSL error as a sentence (clears the queue). */
 const char *tls_error(char *buf, size_t len);
 

@@ -147,6 +147,9 @@ class Outpost:
                 taken.add(p)
                 self.smtp_ports.append(p)
         self.smtp_port, self.submission_port, self.submissions_port = self.smtp_ports
+        self.ftp_port = free_port()
+        while self.ftp_port in taken:
+            self.ftp_port = free_port()
         self.passwords = {}
         self.proc = None
         self.returncode = None
@@ -180,6 +183,7 @@ class Outpost:
             # (REFUSED outside its zones: a temporary failure), so nothing
             # queued by a test ever leaves the machine.
             "queue": {"resolver": "127.0.0.1:%d" % self.dns_port},
+            "ftp": {"listen": "127.0.0.1:%d" % self.ftp_port},
         }
         for (section, key), value in self.extra.items():
             sections.setdefault(section, {})

@@ -1,0 +1,1142 @@
+/*
+ * postlogin.c - the commands of a logged-in FTP user: directories, names,
+ * facts, data connection set-up and transfers (RFC 959 section 4.1, RFC
+ * 2428, RFC 3659).
+ *
+ * Every path goes through the jail (path.h): ftp_vpath() makes the client's
+ * argument a virtual path, then ftp_jail_open() / ftp_jail_parent() open it
+ * beneath the home, and operations on names use (directory descriptor,
+ * single name) pairs.
+ *
+ * Uploads (STOR, STOU) are written to FTP_UPLOAD_PREFIX + random in the
+ * target's directory and renamed over the real name only when the whole
+ * file arrived and was fsynced (file, then directory, on the pool) - so a
+ * failed or aborted STOR never leaves a partial file under the real name,
+ * and 226 means the data is on disk. REST + STOR and APPE write in place,
+ * as they must (RFC 3659 section 5).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "ftp/list.h"
+#include "ftp/session.h"
+#include "net/conn.h"
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+/* A file system error as a reply (RFC 959 section 4.2 codes). */
+static void fs_error(struct ftp_session *s, int err)
+{
+    switch (err) {
+    case -ENOENT:
+        ftp_error(s, 550, "No such file or directory");
+        break;
+    case -ENOTDIR:
+        ftp_error(s, 550, "Not a directory");
+        break;
+    case -EISDIR:
+        ftp_error(s, 550, "Is a directory");
+        break;
+    case -EEXIST:
+        ftp_error(s, 550, "File exists");
+        break;
+    case -ENOTEMPTY:
+        ftp_error(s, 550, "Directory not empty");
+        break;
+    case -ENOSPC:
+        ftp_error(s, 452, "Insufficient storage space");
+        break;
+    case -EDQUOT:
+        ftp_error(s, 552, "Quota exceeded");
+        break;
+    case -ENAMETOOLONG:
+        ftp_error(s, 553, "File name too long");
+        break;
+    case -EACCES:
+    case -EPERM:
+    case -EXDEV:                        /* a path that would leave the home */
+    case -ELOOP:                        /* a symlink, never followed last */
+        ftp_error(s, 550, "Permission denied");
+        break;
+    default:
+        log_warn("%s %s %s: %s", conn_tag(s->c), conn_peer(s->c), s->verb, op_strerror(err));
+        ftp_error(s, 451, "Local error in processing");
+        break;
+    }
+}
+
+/* Anonymous sessions are read-only: 550 for anything that writes. */
+static bool deny_write(struct ftp_session *s)
+{
+    if (!s->anonymous)
+        return false;
+    ftp_error(s, 550, "Permission denied (read-only access)");
+    return true;
+}
+
+/* RFC 959 section 7 (and appendix II): in a 257 reply the path is quoted
+ * and an embedded '"' is doubled. */
+static void quote_path(const char *path, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (const char *p = path; *p && n + 3 < outlen; p++) {
+        if (*p == '"')
+            out[n++] = '"';
+        out[n++] = *p;
+    }
+    out[n] = '\0';
+}
+
+/* Is this the control connection's peer? IPv4 and IPv4-mapped IPv6 compare
+ * equal. */
+static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    uint8_t ab[16], bb[16];
+    size_t al = 0, bl = 0;
+    const struct sockaddr_storage *v[2] = {a, b};
+    uint8_t *o[2] = {ab, bb};
+    size_t *l[2] = {&al, &bl};
+    for (int i = 0; i < 2; i++) {
+        if (v[i]->ss_family == AF_INET) {
+            memcpy(o[i], &((const struct sockaddr_in *)v[i])->sin_addr, 4);
+            *l[i] = 4;
+        } else if (v[i]->ss_family == AF_INET6) {
+            const struct in6_addr *x = &((const struct sockaddr_in6 *)v[i])->sin6_addr;
+            if (IN6_IS_ADDR_V4MAPPED(x)) {
+                memcpy(o[i], x->s6_addr + 12, 4);
+                *l[i] = 4;
+            } else {
+                memcpy(o[i], x->s6_addr, 16);
+                *l[i] = 16;
+            }
+        }
+    }
+    return al && al == bl && memcmp(ab, bb, al) == 0;
+}
+
+/* ---- directories and names ----------------------------------------------------- */
+
+static void change_dir(struct ftp_session *s, const char *v, int code)
+{
+    int fd = ftp_jail_open(s->root, v, O_PATH | O_DIRECTORY, 0);
+    if (fd < 0) {
+        fs_error(s, fd);
+        return;
+    }
+    close(fd);
+    if (!ftp_set_str(&s->cwd, v)) {
+        ftp_error(s, 451, "Out of memory");
+        return;
+    }
+    ftp_reply(s, code, "Directory changed");
+}
+
+static void cmd_cwd(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    char v[FTP_VPATH_MAX];
+    if (ftp_vpath(s, cmd, v))
+        change_dir(s, v, 250);
+}
+
+/* RFC 959 section 5.4 lists 200 for CDUP (RFC 1123 4.1.3.5: clients take
+ * 200 or 250). */
+static void cmd_cdup(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    char v[FTP_VPATH_MAX];
+    if (ftp_path_join(s->cwd, "..", 2, v, sizeof v) == 0)
+        change_dir(s, v, 200);
+}
+
+static void cmd_pwd(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    char q[2 * FTP_VPATH_MAX];
+    quote_path(s->cwd, q, sizeof q);
+    ftp_reply(s, 257, "\"%s\" is the current directory", q);
+}
+
+static void cmd_mkd(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    char v[FTP_VPATH_MAX];
+    if (deny_write(s) || !ftp_vpath(s, cmd, v))
+        return;
+    const char *name;
+    int dfd = ftp_jail_parent(s->root, v, &name);
+    if (dfd < 0) {
+        fs_error(s, dfd == -EPERM ? -EEXIST : dfd);
+        return;
+    }
+    int r = mkdirat(dfd, name, 0755) < 0 ? -errno : 0;
+    close(dfd);
+    if (r < 0) {
+        fs_error(s, r);
+        return;
+    }
+    char q[2 * FTP_VPATH_MAX];
+    quote_path(v, q, sizeof q);
+    ftp_reply(s, 257, "\"%s\" created", q);
+}
+
+static void remove_name(struct ftp_session *s, const struct ftp_cmd *cmd, int flags)
+{
+    char v[FTP_VPATH_MAX];
+    if (deny_write(s) || !ftp_vpath(s, cmd, v))
+        return;
+    const char *name;
+    int dfd = ftp_jail_parent(s->root, v, &name);
+    if (dfd < 0) {
+        fs_error(s, dfd);
+        return;
+    }
+    struct stat st;
+    bool have = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    int r = unlinkat(dfd, name, flags) < 0 ? -errno : 0;
+    close(dfd);
+    if (r < 0) {
+        fs_error(s, r);
+        return;
+    }
+    if (have && S_ISREG(st.st_mode) && st.st_nlink <= 1)
+        s->used = s->used > (uint64_t)st.st_size ? s->used - (uint64_t)st.st_size : 0;
+    ftp_reply(s, 250, flags ? "Directory removed" : "File deleted");
+}
+
+static void cmd_dele(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    remove_name(s, cmd, 0);
+}
+
+static void cmd_rmd(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    remove_name(s, cmd, AT_REMOVEDIR);
+}
+
+static void cmd_rnfr(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    char v[FTP_VPATH_MAX];
+    if (deny_write(s) || !ftp_vpath(s, cmd, v))
+        return;
+    struct stat st;
+    int r = ftp_jail_stat(s->root, v, &st);
+    if (r < 0) {
+        fs_error(s, r);
+        return;
+    }
+    if (!v[1]) {
+        fs_error(s, -EPERM);
+        return;
+    }
+    if (!ftp_set_str(&s->rnfr, v)) {
+        ftp_error(s, 451, "Out of memory");
+        return;
+    }
+    ftp_reply(s, 350, "Ready for RNTO");
+}
+
+static void cmd_rnto(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    char v[FTP_VPATH_MAX], fromv[FTP_VPATH_MAX];
+    if (!s->rnfr) {
+        ftp_error(s, 503, "RNFR first");
+        return;
+    }
+    str_copy(fromv, sizeof fromv, s->rnfr);
+    free(s->rnfr);
+    s->rnfr = NULL;
+    if (deny_write(s) || !ftp_vpath(s, cmd, v))
+        return;
+    const char *from, *to;
+    int d1 = ftp_jail_parent(s->root, fromv, &from);
+    if (d1 < 0) {
+        fs_error(s, d1);
+        return;
+    }
+    int d2 = ftp_jail_parent(s->root, v, &to);
+    if (d2 < 0) {
+        close(d1);
+        fs_error(s, d2);
+        return;
+    }
+    int r = renameat(d1, from, d2, to) < 0 ? -errno : 0;
+    close(d1);
+    close(d2);
+    if (r < 0) {
+        fs_error(s, r);
+        return;
+    }
+    ftp_reply(s, 250, "Rename successful");
+}
+
+/* ---- facts --------------------------------------------------------------------- */
+
+/* RFC 3659 section 4: the size as it would be transferred; in TYPE A that
+ * would take reading the file, so SIZE is answered in TYPE I only. */
+static void cmd_size(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    char v[FTP_VPATH_MAX];
+    if (!ftp_vpath(s, cmd, v))
+        return;
+    struct stat st;
+    int r = ftp_jail_stat(s->root, v, &st);
+    if (r < 0) {
+        fs_error(s, r);
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ftp_error(s, 550, "Not a regular file");
+        return;
+    }
+    if (s->ascii) {
+        ftp_error(s, 550, "SIZE is not available in ASCII mode (use TYPE I)");
+        return;
+    }
+    ftp_reply(s, 213, "%llu", (unsigned long long)st.st_size);
+}
+
+/* RFC 3659 section 3: 213 YYYYMMDDHHMMSS in UTC. */
+static void cmd_mdtm(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    char v[FTP_VPATH_MAX];
+    if (!ftp_vpath(s, cmd, v))
+        return;
+    struct stat st;
+    int r = ftp_jail_stat(s->root, v, &st);
+    if (r < 0) {
+        fs_error(s, r);
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ftp_error(s, 550, "Not a regular file");
+        return;
+    }
+    char tv[15];
+    ftp_time_val(st.st_mtime, tv);
+    ftp_reply(s, 213, "%s", tv);
+}
+
+/* RFC 3659 section 7.2: MLST over the control connection, the entry on a
+ * line of its own that starts with one SP. */
+static void cmd_mlst(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    char v[FTP_VPATH_MAX];
+    if (cmd->has_arg) {
+        if (!ftp_vpath(s, cmd, v))
+            return;
+    } else {
+        str_copy(v, sizeof v, s->cwd);
+    }
+    struct stat st;
+    int r = ftp_jail_stat(s->root, v, &st);
+    if (r < 0) {
+        fs_error(s, r);
+        return;
+    }
+    struct buf b = BUF_INIT;
+    ftp_list_facts(&b, v, &st, s->facts, s->anonymous, NULL);
+    ftp_reply_multi(s, 250, "Listing", buf_ptr(&b), buf_len(&b), "End");
+    buf_free(&b);
+}
+
+/* ---- transfer parameters ------------------------------------------------------- */
+
+static void cmd_type(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    /* RFC 959 section 3.1.1: A N is ASCII with CRLF on the wire; L 8 is
+     * the same as I on an 8-bit machine. */
+    s->ascii = cmd->code == 'A';
+    ftp_reply(s, 200, "Type set to %s", s->ascii ? "A" : cmd->code == 'L' ? "L 8" : "I");
+}
+
+static void cmd_stru(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    if (cmd->code == 'F')
+        ftp_reply(s, 200, "Structure set to F");
+    else
+        ftp_error(s, 504, "Only STRU F is supported");
+}
+
+static void cmd_mode(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    if (cmd->code == 'S')
+        ftp_reply(s, 200, "Mode set to S");
+    else
+        ftp_error(s, 504, "Only MODE S is supported");
+}
+
+static uint64_t quota_left(const struct ftp_session *s)
+{
+    return s->used >= s->live->quota ? 0 : s->live->quota - s->used;
+}
+
+static void cmd_allo(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    if (s->live->quota && cmd->num > quota_left(s)) {
+        ftp_error(s, 552, "Not enough quota left for that");
+        return;
+    }
+    ftp_reply(s, 202, "No storage allocation necessary");
+}
+
+/* RFC 3659 section 5: REST STREAM; the marker applies to the next RETR,
+ * STOR or APPE. */
+static void cmd_rest(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    s->rest = cmd->num;
+    ftp_reply(s, 350, "Restarting at %" PRIu64 ". Send STOR or RETR", s->rest);
+}
+
+static void cmd_smnt(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    ftp_error(s, 502, "SMNT not implemented");
+}
+
+/* ---- data connection set-up -------------------------------------------------------- */
+
+static bool epsv_all_refuses(struct ftp_session *s)
+{
+    if (!s->epsv_all)
+        return false;
+    /* RFC 2428 section 4: after EPSV ALL only EPSV sets up data connections. */
+    ftp_error(s, 503, "EPSV ALL in effect: use EPSV");
+    return true;
+}
+
+/* PORT and EPRT: RFC 2577 section 3 - only to the client's own address
+ * (no "bounce" to a third host) and never to a privileged port. */
+static void active(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    if (epsv_all_refuses(s))
+        return;
+    uint16_t port = cmd->addr.ss_family == AF_INET
+                        ? ntohs(((const struct sockaddr_in *)&cmd->addr)->sin_port)
+                        : ntohs(((const struct sockaddr_in6 *)&cmd->addr)->sin6_port);
+    if (!same_host(&cmd->addr, conn_peer_addr(s->c)) || port < 1024) {
+        log_warn("%s %s %s refused: not the client's own address or a privileged port",
+                 conn_tag(s->c), conn_peer(s->c), s->verb);
+        ftp_error(s, 504, "Data connections go only to your own address, port 1024 or above");
+        return;
+    }
+    int r = ftp_data_active(s->data, &cmd->addr);
+    if (r < 0) {
+        ftp_error(s, 504, "Command not implemented for that address");
+        return;
+    }
+    ftp_reply(s, 200, "%s command successful", cmd->verb == FTP_PORT ? "PORT" : "EPRT");
+}
+
+static void cmd_port(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    active(s, cmd);
+}
+
+static void cmd_eprt(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    active(s, cmd);
+}
+
+static void cmd_pasv(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    if (epsv_all_refuses(s))
+        return;
+    struct sockaddr_storage addr;
+    uint16_t port;
+    int r = ftp_data_passive(s->data, &addr, &port);
+    if (r < 0) {
+        ftp_error(s, 425, "Cannot open a passive data port");
+        return;
+    }
+    uint8_t a[4];
+    if (addr.ss_family == AF_INET) {
+        memcpy(a, &((struct sockaddr_in *)&addr)->sin_addr, 4);
+    } else {
+        const struct in6_addr *x = &((struct sockaddr_in6 *)&addr)->sin6_addr;
+        if (!IN6_IS_ADDR_V4MAPPED(x)) {
+            /* RFC 2428 section 3: PASV cannot name an IPv6 address. */
+            ftp_data_abort(s->data);
+            ftp_error(s, 522, "PASV needs IPv4; use EPSV (1,2)");
+            return;
+        }
+        memcpy(a, x->s6_addr + 12, 4);
+    }
+    ftp_reply(s, 227, "Entering Passive Mode (%u,%u,%u,%u,%u,%u)", a[0], a[1], a[2], a[3],
+              port >> 8, port & 255);
+}
+
+static void cmd_epsv(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    if (cmd->epsv == FTP_EPSV_ALL) {
+        s->epsv_all = true;
+        ftp_reply(s, 200, "EPSV ALL ok");
+        return;
+    }
+    if (cmd->epsv) {
+        /* The passive socket listens on the control connection's address,
+         * so its family is the control connection's. */
+        bool v6 = conn_peer_addr(s->c)->ss_family == AF_INET6 &&
+                  !IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)conn_peer_addr(s->c))->sin6_addr);
+        if ((cmd->epsv == 2) != v6) {
+            ftp_error(s, 522, "Network protocol not supported, use (%d)", v6 ? 2 : 1);
+            return;
+        }
+    }
+    struct sockaddr_storage addr;
+    uint16_t port;
+    if (ftp_data_passive(s->data, &addr, &port) < 0) {
+        ftp_error(s, 425, "Cannot open a passive data port");
+        return;
+    }
+    ftp_reply(s, 229, "Entering Extended Passive Mode (|||%u|)", port);
+}
+
+/* ---- transfers ------------------------------------------------------------------- */
+
+/* While a transfer runs the control connection carries nothing, yet the
+ * session is busy: it must not be closed as idle (RFC 959 leaves timeouts
+ * to the server; a 1 GiB file at a modest rate takes longer than
+ * idle_timeout). A stalled transfer is data.c's to end (426). */
+static uint64_t keepalive_ms(const struct ftp_session *s)
+{
+    unsigned idle = conn_service(s->c)->idle_ms;
+    return idle / 2 < 10000 ? idle / 2 + 1 : 10000;
+}
+
+static void on_keepalive(struct loop_timer *t)
+{
+    struct ftp_session *s = (struct ftp_session *)((char *)t - offsetof(struct ftp_session, keepalive));
+    if (!s->x.active)
+        return;
+    conn_touch(s->c);
+    loop_timer_arm(conn_loop(s->c), &s->keepalive, keepalive_ms(s), on_keepalive);
+}
+
+static void xfer_clear(struct ftp_session *s)
+{
+    loop_timer_cancel(conn_loop(s->c), &s->keepalive);
+    if (s->x.fd >= 0) {
+        close(s->x.fd);
+        s->x.fd = -1;
+    }
+    if (s->x.dfd >= 0) {
+        if (s->x.temp)
+            unlinkat(s->x.dfd, s->x.tmpname, 0);
+        close(s->x.dfd);
+        s->x.dfd = -1;
+    }
+    s->x.temp = false;
+    s->x.active = false;
+    s->x.finishing = false;
+    buf_free(&s->x.list);
+    free(s->x.name);
+    s->x.name = NULL;
+    free(s->x.open_msg);
+    s->x.open_msg = NULL;
+}
+
+static void xfer_open(void *arg)
+{
+    struct ftp_session *s = arg;
+    ftp_reply(s, 150, "%s", s->x.open_msg);
+}
+
+/* The transfer's result as its final reply. */
+static void xfer_reply(struct ftp_session *s, int result)
+{
+    switch (result) {
+    case 0:
+        ftp_reply(s, 226, "Transfer complete");
+        break;
+    case -ECANCELED:
+        ftp_reply(s, 426, "Connection closed; transfer aborted");
+        break;
+    case -ETIMEDOUT:
+        ftp_error(s, 425, "Can't open data connection");
+        break;
+    case -ECONNRESET:
+    case -EPIPE:
+        ftp_reply(s, 426, "Connection closed; transfer aborted");
+        break;
+    case -ENOSPC:
+        ftp_reply(s, 452, "Insufficient storage space; nothing was stored");
+        break;
+    case -EDQUOT:
+        ftp_reply(s, 552, "Quota exceeded; nothing was stored");
+        break;
+    case OP_E_TLS:
+        ftp_reply(s, 522, "Data connection must use TLS, resuming the control connection's session");
+        break;
+    default:
+        log_warn("%s %s %s failed: %s", conn_tag(s->c), conn_peer(s->c),
+                 ftp_verb_name(s->x.verb), op_strerror(result));
+        ftp_reply(s, 451, "Transfer failed: local error");
+        break;
+    }
+}
+
+/* On the pool: an upload is complete; make it durable, then give it its
+ * name (RFC 959 promises nothing here; DESIGN.md: 226 after fsync). */
+static void finish_work(void *arg)
+{
+    struct ftp_session *s = arg;
+    int r = 0;
+    if (fsync(s->x.fd) < 0)
+        r = -errno;
+    if (r == 0 && s->x.temp) {
+        const char *name = strrchr(s->x.name, '/') + 1;
+        if (s->x.verb == FTP_STOU)
+            r = renameat2(s->x.dfd, s->x.tmpname, s->x.dfd, name, RENAME_NOREPLACE) < 0 ? -errno : 0;
+        else
+            r = renameat(s->x.dfd, s->x.tmpname, s->x.dfd, name) < 0 ? -errno : 0;
+        if (r == 0)
+            s->x.temp = false;
+    }
+    if (r == 0 && fsync(s->x.dfd) < 0)
+        r = -errno;
+    struct stat st;
+    if (r == 0 && fstat(s->x.fd, &st) == 0) {
+        uint64_t now = (uint64_t)st.st_size, before = (uint64_t)s->x.start_size;
+        s->used = s->used + now > before ? s->used + now - before : 0;
+    }
+    s->x.result = r;
+}
+
+static void finish_done(struct ftp_session *s)
+{
+    int r = s->x.result;
+    log_info("%s %s %s %s: %llu bytes%s", conn_tag(s->c), conn_peer(s->c), ftp_verb_name(s->x.verb),
+             s->x.name, (unsigned long long)s->x.bytes, r == 0 ? "" : ", failed");
+    xfer_clear(s);
+    if (r == -ENOSPC || r == -EDQUOT)
+        xfer_reply(s, r);
+    else if (r < 0)
+        xfer_reply(s, -EIO);
+    else
+        ftp_reply(s, 226, "Transfer complete");
+    conn_resume(s->c);
+}
+
+static void xfer_done(void *arg, int result, uint64_t bytes)
+{
+    struct ftp_session *s = arg;
+    s->x.bytes = bytes;
+    if (s->x.verb == FTP_STOR || s->x.verb == FTP_APPE || s->x.verb == FTP_STOU) {
+        if (result == 0) {
+            s->x.finishing = true;
+            ftp_on_pool(s, finish_work, finish_done);
+            return;
+        }
+        log_info("%s %s %s %s: %llu bytes, %s", conn_tag(s->c), conn_peer(s->c),
+                 ftp_verb_name(s->x.verb), s->x.name, (unsigned long long)bytes,
+                 op_strerror(result));
+        xfer_clear(s);                   /* the temporary file goes */
+        xfer_reply(s, result);
+        return;
+    }
+    if (s->x.verb == FTP_RETR)
+        log_info("%s %s RETR %s: %llu bytes%s", conn_tag(s->c), conn_peer(s->c), s->x.name,
+                 (unsigned long long)bytes, result == 0 ? "" : ", incomplete");
+    xfer_clear(s);
+    xfer_reply(s, result);
+}
+
+/* Start the prepared transfer: the data connection set up by PASV/PORT
+ * takes it from here. */
+static void start(struct ftp_session *s, enum ftp_xfer_dir dir, off_t offset, uint64_t max_bytes)
+{
+    struct ftp_xfer x = {
+        .dir = dir,
+        .fd = s->x.fd,
+        .offset = offset,
+        .buf = &s->x.list,
+        /* Listings are built with CRLF already (RFC 959 section 4.1.3:
+         * they go as ASCII whatever the TYPE). */
+        .ascii = dir == FTP_SEND_BUF ? false : s->ascii,
+        .protect = s->prot_p,
+        .max_bytes = max_bytes,
+        .on_open = xfer_open,
+        .on_done = xfer_done,
+        .arg = s,
+    };
+    s->x.active = true;
+    loop_timer_arm(conn_loop(s->c), &s->keepalive, keepalive_ms(s), on_keepalive);
+    int r = ftp_data_start(s->data, &x);
+    if (r < 0) {
+        xfer_clear(s);
+        ftp_error(s, 425, "Use PORT, PASV, EPRT or EPSV first");
+    }
+}
+
+static bool data_ready(struct ftp_session *s)
+{
+    if (ftp_data_ready(s->data))
+        return true;
+    ftp_error(s, 425, "Use PORT, PASV, EPRT or EPSV first");
+    return false;
+}
+
+static void cmd_retr(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    char v[FTP_VPATH_MAX];
+    uint64_t rest = s->rest;
+    s->rest = 0;
+    if (!ftp_vpath(s, cmd, v) || !data_ready(s))
+        return;
+    /* O_NONBLOCK: a FIFO placed in the home must not block the loop. */
+    int fd = ftp_jail_open(s->root, v, O_RDONLY | O_NONBLOCK, 0);
+    if (fd < 0) {
+        fs_error(s, fd);
+        return;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        ftp_error(s, 550, "Not a regular file");
+        return;
+    }
+    if (rest > (uint64_t)st.st_size) {
+        close(fd);
+        ftp_error(s, 554, "Restart marker beyond the end of the file");
+        return;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    s->x.verb = FTP_RETR;
+    s->x.fd = fd;
+    if (!ftp_set_str(&s->x.name, v) ||
+        !ftp_set_strf(&s->x.open_msg, "Opening %s mode data connection for %s (%llu bytes)",
+                      s->ascii ? "ASCII" : "BINARY", strrchr(v, '/') + 1,
+                      (unsigned long long)st.st_size)) {
+        xfer_clear(s);
+        ftp_error(s, 451, "Out of memory");
+        return;
+    }
+    start(s, FTP_SEND_FILE, (off_t)rest, 0);
+}
+
+/* STOR, APPE, STOU. */
+static void upload(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_verb verb)
+{
+    char v[FTP_VPATH_MAX];
+    uint64_t rest = s->rest;
+    s->rest = 0;
+    if (deny_write(s))
+        return;
+    if (verb == FTP_STOU) {
+        /* RFC 959 STOU: a name unique in the current directory; RFC 1123
+         * section 4.1.2.9: 150 "FILE: name". */
+        const char *base = cmd->has_arg ? cmd->arg : "file";
+        char try[FTP_VPATH_MAX + 32];
+        bool found = false;
+        for (unsigned i = 0; i < 1000 && !found; i++) {
+            if (i == 0)
+                snprintf(try, sizeof try, "%s", base);
+            else
+                snprintf(try, sizeof try, "%s.%u", base, i);
+            if (ftp_path_join(s->cwd, try, strlen(try), v, sizeof v) < 0)
+                break;
+            struct stat st;
+            if (ftp_jail_stat(s->root, v, &st) == -ENOENT)
+                found = true;
+        }
+        if (!found) {
+            ftp_error(s, 553, "Cannot find a unique name");
+            return;
+        }
+    } else if (!ftp_vpath(s, cmd, v)) {
+        return;
+    }
+    if (!data_ready(s))
+        return;
+    uint64_t max = 0;
+    if (s->live->quota) {
+        max = quota_left(s);
+        if (max == 0) {
+            ftp_error(s, 552, "Quota exceeded");
+            return;
+        }
+    }
+    const char *name;
+    int dfd = ftp_jail_parent(s->root, v, &name);
+    if (dfd < 0) {
+        fs_error(s, dfd == -EPERM ? -EISDIR : dfd);
+        return;
+    }
+    struct stat old;
+    bool exists = fstatat(dfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists && !S_ISREG(old.st_mode)) {
+        close(dfd);
+        ftp_error(s, 550, S_ISDIR(old.st_mode) ? "Is a directory" : "Not a regular file");
+        return;
+    }
+    off_t offset = 0;
+    int fd;
+    bool temp = verb != FTP_APPE && rest == 0;
+    if (temp) {
+        uint64_t rnd;
+        random_bytes(&rnd, sizeof rnd);
+        snprintf(s->x.tmpname, sizeof s->x.tmpname, FTP_UPLOAD_PREFIX "%016llx",
+                 (unsigned long long)rnd);
+        fd = openat(dfd, s->x.tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        s->x.start_size = 0;
+        /* Replacing a file frees its space when the new one takes the name. */
+        if (exists && verb == FTP_STOR && max)
+            max += (uint64_t)old.st_size;
+    } else {
+        fd = openat(dfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) == 0) {
+            s->x.start_size = st.st_size;
+            if (verb == FTP_APPE) {
+                offset = st.st_size;
+            } else if (rest > (uint64_t)st.st_size) {
+                close(fd);
+                close(dfd);
+                ftp_error(s, 554, "Restart marker beyond the end of the file");
+                return;
+            } else {
+                /* REST STREAM + STOR: the file from the marker on is
+                 * replaced by what comes now. */
+                offset = (off_t)rest;
+                if (ftruncate(fd, offset) == 0)
+                    s->x.start_size = offset;
+            }
+        }
+        if (fd >= 0) {
+            int fl = fcntl(fd, F_GETFL);
+            if (fl >= 0)
+                (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+        }
+    }
+    if (fd < 0) {
+        int err = -errno;
+        close(dfd);
+        fs_error(s, err);
+        return;
+    }
+    s->x.verb = verb;
+    s->x.fd = fd;
+    s->x.dfd = dfd;
+    s->x.temp = temp;
+    bool ok = ftp_set_str(&s->x.name, v) &&
+              (verb == FTP_STOU
+                   ? ftp_set_strf(&s->x.open_msg, "FILE: %s", strrchr(v, '/') + 1)
+                   : ftp_set_strf(&s->x.open_msg, "Opening %s mode data connection for %s",
+                                  s->ascii ? "ASCII" : "BINARY", name));
+    if (!ok) {
+        xfer_clear(s);                   /* removes the temporary file */
+        ftp_error(s, 451, "Out of memory");
+        return;
+    }
+    start(s, FTP_RECV_FILE, offset, max);
+}
+
+static void cmd_stor(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    upload(s, cmd, FTP_STOR);
+}
+
+static void cmd_appe(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    upload(s, cmd, FTP_APPE);
+}
+
+static void cmd_stou(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    upload(s, cmd, FTP_STOU);
+}
+
+/* ---- listings -------------------------------------------------------------------- */
+
+/* On the pool: read and format the directory (or the one file) named by
+ * s->x.lpath. */
+static void list_work(void *arg)
+{
+    struct ftp_session *s = arg;
+    enum ftp_verb verb = s->x.lverb;
+    enum ftp_list_kind kind = verb == FTP_NLST   ? FTP_LIST_NAMES
+                              : verb == FTP_MLSD ? FTP_LIST_MLSD
+                                                 : FTP_LIST_LONG;
+    time_t now = time(NULL);
+    int fd = ftp_jail_open(s->root, s->x.lpath, O_PATH | O_DIRECTORY, 0);
+    if (fd >= 0) {
+        s->x.result = ftp_list_dir(fd, kind, s->facts, s->anonymous, now, NULL, &s->x.list);
+        close(fd);
+        return;
+    }
+    /* "LIST *.txt", "NLST a?.bin": a pattern in the last component (not a
+     * path that exists under that name) lists the matching names of its
+     * directory. */
+    const char *base = strrchr(s->x.lpath, '/') + 1;
+    if (fd == -ENOENT && verb != FTP_MLSD && ftp_name_is_pattern(base)) {
+        const char *pattern;
+        int dfd = ftp_jail_parent(s->root, s->x.lpath, &pattern);
+        if (dfd < 0) {
+            s->x.result = dfd;
+            return;
+        }
+        if (kind != FTP_LIST_NAMES || !s->x.lprefix) {
+            s->x.result = ftp_list_dir(dfd, kind, s->facts, s->anonymous, now, pattern, &s->x.list);
+            close(dfd);
+            return;
+        }
+        /* NLST of a pattern after a directory ("d/" then the pattern)
+         * names "d/x.bin", as the client wrote the path, so that mget can
+         * fetch each name as it is. */
+        struct buf names = BUF_INIT;
+        int r = ftp_list_dir(dfd, kind, s->facts, s->anonymous, now, pattern, &names);
+        close(dfd);
+        const char *p = buf_ptr(&names), *end = p + buf_len(&names);
+        while (r == 0 && p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+            if (buf_puts(&s->x.list, s->x.lprefix) < 0 || buf_append(&s->x.list, p, len) < 0)
+                r = -ENOMEM;
+            p += len;
+        }
+        buf_free(&names);
+        s->x.result = r;
+        return;
+    }
+    /* LIST / NLST / STAT of a file: that one entry (RFC 959 allows it;
+     * MLSD must name a directory, RFC 3659 section 7.1). */
+    struct stat st;
+    int r = fd;
+    if ((r == -ENOTDIR || r == -ELOOP) && verb != FTP_MLSD &&
+        ftp_jail_stat(s->root, s->x.lpath, &st) == 0) {
+        const char *name = strrchr(s->x.lpath, '/') + 1;
+        if (!ftp_name_listable(name))
+            r = -ENOENT;
+        else if (kind == FTP_LIST_NAMES)
+            r = buf_printf(&s->x.list, "%s\r\n", name) < 0 ? -ENOMEM : 0;
+        else
+            r = ftp_list_long(&s->x.list, name, &st, now) < 0 ? -ENOMEM : 0;
+    }
+    s->x.result = r;
+}
+
+static void list_done(struct ftp_session *s)
+{
+    int r = s->x.result;
+    if (r < 0) {
+        buf_free(&s->x.list);
+        fs_error(s, r);
+        conn_resume(s->c);
+        return;
+    }
+    if (s->x.lverb == FTP_STAT) {
+        ftp_reply_multi(s, 213, "Status follows:", buf_ptr(&s->x.list), buf_len(&s->x.list),
+                        "End of status");
+        buf_free(&s->x.list);
+        conn_resume(s->c);
+        return;
+    }
+    s->x.verb = s->x.lverb;
+    s->x.fd = -1;
+    if (!ftp_set_str(&s->x.open_msg, "Here comes the directory listing") ||
+        !ftp_set_str(&s->x.name, s->x.lpath)) {
+        xfer_clear(s);
+        ftp_error(s, 451, "Out of memory");
+        conn_resume(s->c);
+        return;
+    }
+    start(s, FTP_SEND_BUF, 0, 0);
+    conn_resume(s->c);
+}
+
+/* LIST and NLST take "ls" options from some clients ("LIST -la"): they are
+ * skipped; what follows is the path. */
+static void list(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_verb verb)
+{
+    const char *arg = cmd->arg;
+    size_t len = cmd->arglen;
+    if (verb == FTP_LIST || verb == FTP_NLST || verb == FTP_STAT) {
+        while (len > 0 && arg[0] == '-') {
+            const char *sp = memchr(arg, ' ', len);
+            if (!sp) {
+                len = 0;
+                break;
+            }
+            len -= (size_t)(sp + 1 - arg);
+            arg = sp + 1;
+            while (len > 0 && arg[0] == ' ') {
+                arg++;
+                len--;
+            }
+        }
+    }
+    char lp[FTP_VPATH_MAX];
+    if (ftp_path_join(s->cwd, arg, len, lp, sizeof lp) < 0) {
+        ftp_error(s, 553, "File name too long");
+        return;
+    }
+    if (!ftp_set_str(&s->x.lpath, lp)) {
+        ftp_error(s, 451, "Out of memory");
+        return;
+    }
+    free(s->x.lprefix);
+    s->x.lprefix = NULL;
+    const char *slash = memrchr(arg, '/', len);
+    if (verb == FTP_NLST && slash) {
+        char pre[FTP_VPATH_MAX];
+        size_t plen = (size_t)(slash - arg) + 1;
+        if (plen < sizeof pre) {
+            memcpy(pre, arg, plen);
+            pre[plen] = '\0';
+            if (!ftp_set_str(&s->x.lprefix, pre)) {
+                ftp_error(s, 451, "Out of memory");
+                return;
+            }
+        }
+    }
+    if (verb != FTP_STAT && !data_ready(s))
+        return;
+    s->x.lverb = verb;
+    buf_clear(&s->x.list);
+    ftp_on_pool(s, list_work, list_done);
+}
+
+static void cmd_list(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    list(s, cmd, FTP_LIST);
+}
+
+static void cmd_nlst(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    list(s, cmd, FTP_NLST);
+}
+
+static void cmd_mlsd(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    list(s, cmd, FTP_MLSD);
+}
+
+void ftp_stat_path(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    list(s, cmd, FTP_STAT);
+}
+
+/* ---- SITE ---------------------------------------------------------------------- */
+
+static void site_chmod(struct ftp_session *s, const char *args)
+{
+    char *end;
+    errno = 0;
+    unsigned long mode = strtoul(args, &end, 8);
+    if (end == args || *end != ' ' || errno || mode > 0777) {
+        ftp_error(s, 501, "Usage: SITE CHMOD <octal mode 0-777> <path>");
+        return;
+    }
+    if (deny_write(s))
+        return;
+    struct ftp_cmd c2;
+    const char *p = end + 1;
+    c2.arglen = strlen(p);
+    memcpy(c2.arg, p, c2.arglen + 1);
+    c2.has_arg = true;
+    char v[FTP_VPATH_MAX];
+    if (!ftp_vpath(s, &c2, v))
+        return;
+    /* Opened (never through a symlink), then changed by descriptor. */
+    int fd = ftp_jail_open(s->root, v, O_RDONLY | O_NONBLOCK, 0);
+    if (fd < 0) {
+        fs_error(s, fd);
+        return;
+    }
+    int r = fchmod(fd, (mode_t)mode) < 0 ? -errno : 0;
+    close(fd);
+    if (r < 0) {
+        fs_error(s, r);
+        return;
+    }
+    ftp_reply(s, 200, "SITE CHMOD command ok");
+}
+
+static void cmd_site(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    const char *a = cmd->arg;
+    const char *sp = strchr(a, ' ');
+    size_t vlen = sp ? (size_t)(sp - a) : cmd->arglen;
+    if (str_ieq(a, vlen, "CHMOD") && sp) {
+        site_chmod(s, sp + 1);
+        return;
+    }
+    if (str_ieq(a, vlen, "HELP")) {
+        static const char body[] = "CHMOD <octal mode> <path>\nHELP";
+        ftp_reply_multi(s, 214, "SITE commands:", body, sizeof body - 1, "End");
+        return;
+    }
+    ftp_error(s, 500, "Unknown SITE command (see SITE HELP)");
+}
+
+static void cmd_pass_again(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    ftp_error(s, 503, "Already logged in");
+}
+
+static void cmd_host_late(struct ftp_session *s, const struct ftp_cmd *cmd)
+{
+    ftp_error(s, 503, "HOST must come before USER");
+}
+
+/* ---- the table --------------------------------------------------------------------- */
+
+const struct ftp_command ftp_postlogin[] = {
+    {FTP_USER, ftp_cmd_user, "USER <sp> username"},
+    {FTP_PASS, cmd_pass_again, "PASS <sp> password"},
+    {FTP_ACCT, ftp_cmd_acct, "ACCT <sp> account"},
+    {FTP_CWD, cmd_cwd, "CWD <sp> path"},
+    {FTP_CDUP, cmd_cdup, "CDUP"},
+    {FTP_SMNT, cmd_smnt, "SMNT <sp> path"},
+    {FTP_QUIT, ftp_cmd_quit, "QUIT"},
+    {FTP_REIN, ftp_cmd_rein, "REIN"},
+    {FTP_PORT, cmd_port, "PORT <sp> h1,h2,h3,h4,p1,p2"},
+    {FTP_PASV, cmd_pasv, "PASV"},
+    {FTP_TYPE, cmd_type, "TYPE <sp> A|I|L 8"},
+    {FTP_STRU, cmd_stru, "STRU <sp> F"},
+    {FTP_MODE, cmd_mode, "MODE <sp> S"},
+    {FTP_RETR, cmd_retr, "RETR <sp> path"},
+    {FTP_STOR, cmd_stor, "STOR <sp> path"},
+    {FTP_STOU, cmd_stou, "STOU [<sp> name]"},
+    {FTP_APPE, cmd_appe, "APPE <sp> path"},
+    {FTP_ALLO, cmd_allo, "ALLO <sp> bytes"},
+    {FTP_REST, cmd_rest, "REST <sp> offset"},
+    {FTP_RNFR, cmd_rnfr, "RNFR <sp> path"},
+    {FTP_RNTO, cmd_rnto, "RNTO <sp> path"},
+    {FTP_ABOR, ftp_cmd_abor, "ABOR"},
+    {FTP_DELE, cmd_dele, "DELE <sp> path"},
+    {FTP_RMD, cmd_rmd, "RMD <sp> path"},
+    {FTP_MKD, cmd_mkd, "MKD <sp> path"},
+    {FTP_PWD, cmd_pwd, "PWD"},
+    {FTP_LIST, cmd_list, "LIST [<sp> path]"},
+    {FTP_NLST, cmd_nlst, "NLST [<sp> path]"},
+    {FTP_SITE, cmd_site, "SITE <sp> CHMOD|HELP"},
+    {FTP_SYST, ftp_cmd_syst, "SYST"},
+    {FTP_STAT, ftp_cmd_stat, "STAT [<sp> path]"},
+    {FTP_HELP, ftp_cmd_help, "HELP [<sp> command]"},
+    {FTP_NOOP, ftp_cmd_noop, "NOOP"},
+    {FTP_FEAT, ftp_cmd_feat, "FEAT"},
+    {FTP_OPTS, ftp_cmd_opts, "OPTS <sp> UTF8 ON|MLST facts"},
+    {FTP_EPRT, cmd_eprt, "EPRT <sp> |proto|address|port|"},
+    {FTP_EPSV, cmd_epsv, "EPSV [<sp> 1|2|ALL]"},
+    {FTP_SIZE, cmd_size, "SIZE <sp> path"},
+    {FTP_MDTM, cmd_mdtm, "MDTM <sp> path"},
+    {FTP_MLST, cmd_mlst, "MLST [<sp> path]"},
+    {FTP_MLSD, cmd_mlsd, "MLSD [<sp> path]"},
+    {FTP_AUTH, ftp_cmd_auth, "AUTH <sp> TLS"},
+    {FTP_PBSZ, ftp_cmd_pbsz, "PBSZ <sp> 0"},
+    {FTP_PROT, ftp_cmd_prot, "PROT <sp> C|P"},
+    {FTP_CCC, ftp_cmd_ccc, "CCC"},
+    {FTP_HOST, cmd_host_late, "HOST <sp> hostname"},
+};
+const size_t ftp_npostlogin = ARRAY_LEN(ftp_postlogin);
