@@ -599,7 +599,7 @@ def test_embedded_default_answers_example_test(tmp_path):
 
 
 def test_dns_only_server_needs_no_certificate(outpost_factory):
-    """With POP3 off no service speaks TLS, so `check` and `serve` go
+    """With POP3 and SMTP off no service speaks TLS, so `check` and `serve` go
     without a certificate; with POP3 on, the missing certificate is an error."""
     srv = outpost_factory(start=False)
     srv.add_zone("example.test", zone_text())
@@ -609,6 +609,8 @@ def test_dns_only_server_needs_no_certificate(outpost_factory):
     assert r.returncode == 2 and b"[tls]" in r.stderr, r.stderr
     srv.extra[("pop3", "listen")] = ""
     srv.extra[("pop3", "listen_tls")] = ""
+    for key in ("listen", "listen_submission", "listen_submissions"):
+        srv.extra[("smtp", key)] = ""
     srv.write_config()
     r = srv.cli("check")
     assert r.returncode == 0, r.stderr
