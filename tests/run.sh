@@ -12,6 +12,7 @@
 # non-zero if anything failed.
 #
 # Environment: FUZZ_SECONDS (default 5), PYTEST_ARGS (extra pytest arguments),
+# PYTEST_SECONDS (the interop tests' time limit, default 1200),
 # OUTPOST_SERVER_ASAN_OPTIONS (ASAN_OPTIONS for the server process only).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -21,6 +22,7 @@ cd "$(dirname "$0")/.." || exit 1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 FUZZ_SECONDS=${FUZZ_SECONDS:-5}
+PYTEST_SECONDS=${PYTEST_SECONDS:-1200}
 
 passed=0
 failed=0
@@ -110,7 +112,7 @@ if /usr/bin/python3 -c 'import pytest' 2>/dev/null; then
     # The whole interop suite (DNS, POP3, SMTP, FTP with 50 MB transfers)
     # runs under ASan on a shared machine: its bound is generous.
     # shellcheck disable=SC2086
-    timeout 1200 /usr/bin/python3 -m pytest -q -p no:cacheprovider -rfEs \
+    timeout "$PYTEST_SECONDS" /usr/bin/python3 -m pytest -q -p no:cacheprovider -rfEs \
         --basetemp="$work/pytest" ${PYTEST_ARGS:-} tests/interop 2>&1 | tee "$work/pytest.log"
     rc=${PIPESTATUS[0]}
     # A pytest stopped by the timeout cannot stop its servers: do it here, by PID.
@@ -134,7 +136,7 @@ if /usr/bin/python3 -c 'import pytest' 2>/dev/null; then
     case $rc in
     0 | 5) ;;                            # 5: no tests collected
     1) [ "$f" -gt 0 ] || failed=$((failed + 1)) ;;
-    124) echo "pytest: stopped after 1200 s"; failed=$((failed + 1)) ;;
+    124) echo "pytest: stopped after $PYTEST_SECONDS s"; failed=$((failed + 1)) ;;
     *) echo "pytest: exit status $rc"; [ "$f" -gt 0 ] || failed=$((failed + 1)) ;;
     esac
 else
