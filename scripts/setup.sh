@@ -8,7 +8,7 @@ what=${1:-run}
 
 pkgs="gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libcrypt-dev libidn-dev libedit-dev openssl ca-certificates"
 case $what in
-test)  pkgs="$pkgs clang libclang-rt-14-dev python3 python3-pytest curl fetchmail procps dovecot-core dovecot-pop3d"
+test)  pkgs="$pkgs clang libclang-rt-14-dev python3 python3-pytest python3-pytest-xdist curl fetchmail procps dovecot-core dovecot-pop3d"
        # DNS clients for tests/interop/test_dns*.py; NSD and Knot as reference servers
        # and as secondaries of outpost (test_dns_xfr.py)
        pkgs="$pkgs bind9-dnsutils knot-dnsutils ldnsutils python3-dnspython nsd knot bind9-utils"

@@ -12,7 +12,10 @@
 # non-zero if anything failed.
 #
 # Environment: FUZZ_SECONDS (default 5), PYTEST_ARGS (extra pytest arguments),
-# PYTEST_SECONDS (the interop tests' time limit, default 1200),
+# PYTEST_SECONDS (the interop tests' time limit, default 1200), PYTEST_WORKERS
+# (pytest-xdist processes running interop tests side by side, default 4; 0 runs
+# them one after another; the tests mostly wait on servers and clients, so more
+# workers than cores pay off),
 # OUTPOST_SERVER_ASAN_OPTIONS (ASAN_OPTIONS for the server process only).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -23,6 +26,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 FUZZ_SECONDS=${FUZZ_SECONDS:-5}
 PYTEST_SECONDS=${PYTEST_SECONDS:-1200}
+PYTEST_WORKERS=${PYTEST_WORKERS:-4}
 
 passed=0
 failed=0
@@ -111,8 +115,15 @@ if /usr/bin/python3 -c 'import pytest' 2>/dev/null; then
     export OUTPOST_TEST_PIDFILE=$work/server-pids PYTHONDONTWRITEBYTECODE=1
     # The whole interop suite (DNS, POP3, SMTP, FTP with 50 MB transfers)
     # runs under ASan on a shared machine: its bound is generous.
+    # Side by side with pytest-xdist when it is installed; tests that need a
+    # fixed resource (the embedded default's ports) share an xdist_group and
+    # so one worker (--dist loadgroup).
+    parallel=""
+    if [ "$PYTEST_WORKERS" -gt 0 ] && /usr/bin/python3 -c 'import xdist' 2>/dev/null; then
+        parallel="-n $PYTEST_WORKERS --dist loadgroup"
+    fi
     # shellcheck disable=SC2086
-    timeout "$PYTEST_SECONDS" /usr/bin/python3 -m pytest -q -p no:cacheprovider -rfEs \
+    timeout "$PYTEST_SECONDS" /usr/bin/python3 -m pytest -q -p no:cacheprovider -rfEs $parallel \
         --basetemp="$work/pytest" ${PYTEST_ARGS:-} tests/interop 2>&1 | tee "$work/pytest.log"
     rc=${PIPESTATUS[0]}
     # A pytest stopped by the timeout cannot stop its servers: do it here, by PID.

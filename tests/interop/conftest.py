@@ -60,8 +60,17 @@ class Secret(str):
         return Secret(str.__mod__(other, str(self)))
 
 
+def pytest_configure(config):
+    # pytest-xdist declares this mark; without xdist it is declared here, so a
+    # run one test after another knows it too.
+    config.addinivalue_line("markers", "xdist_group(name): tests run by one worker, in turn")
+
+
 def new_password():
-    return Secret(secrets.token_urlsafe(15))
+    """A random password that no command-line tool can take for an option:
+    token_urlsafe() may start with '-', which swaks, curl and others would
+    parse as a flag (and then print as an unknown one)."""
+    return Secret("p" + secrets.token_urlsafe(15))
 
 
 def free_port():

@@ -558,6 +558,7 @@ def test_dns_reload_without_a_server(outpost_factory):
     assert r.returncode == 1 and b"no running server" in r.stderr, r.stderr
 
 
+@pytest.mark.xdist_group("embedded-default")
 def test_embedded_default_answers_example_test(tmp_path):
     if port_open(10053) or port_open(10110) or port_open(10995):
         pytest.skip("the embedded default's ports are in use")

@@ -1167,6 +1167,7 @@ def test_user_commands(outpost):
     assert outpost.cli("user", "del", "carol@example.test").returncode != 0
 
 
+@pytest.mark.xdist_group("embedded-default")
 def test_embedded_default_first_start(tmp_path):
     if port_open(10110) or port_open(10995):
         pytest.skip("ports 10110/10995 are in use")

@@ -329,17 +329,17 @@ def test_swaks_submission_starttls_auth(outpost, tmp_path):
     f.write_bytes(msg[:-2])
     for auth, opts in (("PLAIN", ["--tls"]), ("LOGIN", ["--tls", "--pipeline"])):
         run_tool(["swaks", "--server", "127.0.0.1", "--port", str(outpost.submission_port), *opts,
-                  "--auth", auth, "--auth-user", ALICE, "--auth-password", outpost.passwords[ALICE],
+                  "--auth", auth, "--auth-user", ALICE, "--auth-password=" + outpost.passwords[ALICE],
                   "--from", ALICE, "--to", BOB, "--data", "@%s" % f])
     run_tool(["swaks", "--server", "127.0.0.1", "--port", str(outpost.submissions_port), "--tlsc",
-              "--auth", "PLAIN", "--auth-user", ALICE, "--auth-password", outpost.passwords[ALICE],
+              "--auth", "PLAIN", "--auth-user", ALICE, "--auth-password=" + outpost.passwords[ALICE],
               "--from", ALICE, "--to", BOB, "--data", "@%s" % f])
     got = mailbox_messages(outpost, BOB)
     assert [strip_trace(m) for m in got] == [msg] * 3
     # a wrong password: swaks fails, nothing is delivered
     r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(outpost.submission_port),
                         "--tls", "--auth", "PLAIN", "--auth-user", ALICE,
-                        "--auth-password", "wrong-password", "--from", ALICE, "--to", BOB,
+                        "--auth-password=wrong-password", "--from", ALICE, "--to", BOB,
                         "--data", "@%s" % f], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=TOOL_TIMEOUT)
     assert r.returncode != 0 and b"535 5.7.8" in r.stdout
