@@ -19,6 +19,7 @@ a placeholder, so pytest's assertion messages and tracebacks cannot show them.
 import base64
 import os
 import poplib
+import random
 import secrets
 import signal
 import socket
@@ -73,11 +74,26 @@ def new_password():
     return Secret("p" + secrets.token_urlsafe(15))
 
 
+# Ports for test servers come from below the kernel's ephemeral range
+# (32768-60999 by default), so an outgoing connection of some client running
+# meanwhile (tests run side by side) cannot take a port between the moment
+# it is chosen here and the moment the server binds it.
+PORT_RANGE = (20000, 32000)
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nobody uses right now, outside the
+    ephemeral range, chosen at random (several pytest workers pick at once)."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(*PORT_RANGE)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port in %d-%d" % PORT_RANGE)
 
 
 def free_dns_port():
