@@ -457,6 +457,12 @@ static int tls_start(struct run *r)
     r->ssl = SSL_new(j->ctx);
     if (!r->ssl || SSL_set_fd(r->ssl, j->sock) != 1)
         return OP_E_TLS;
+    /* No TLS 1.3 session tickets on a data connection: the client resumes
+     * the control connection's session and never needs them, and an
+     * uploading client never reads them, so they sit unread in its socket
+     * when it closes, its kernel answers the close with a reset, and ours
+     * may throw away the end of the upload still queued for us. */
+    SSL_set_num_tickets(r->ssl, 0);
     SSL_set_accept_state(r->ssl);
     ERR_clear_error();
     int k = SSL_do_handshake(r->ssl);
