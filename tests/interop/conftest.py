@@ -76,24 +76,42 @@ def new_password():
 
 # Ports for test servers come from below the kernel's ephemeral range
 # (32768-60999 by default), so an outgoing connection of some client running
-# meanwhile (tests run side by side) cannot take a port between the moment
-# it is chosen here and the moment the server binds it.
+# meanwhile cannot take a port between the moment it is chosen here and the
+# moment the server binds it. Each pytest-xdist worker has a block of its
+# own and hands its ports out in turn, so two servers never get the same
+# port before either has bound it, whether they belong to one test or to
+# tests running side by side.
 PORT_RANGE = (20000, 32000)
 
 
+def _port_block():
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")       # "gw0", "gw1", ...
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    size = (PORT_RANGE[1] - PORT_RANGE[0]) // max(count, 1)
+    lo = PORT_RANGE[0] + (index % max(count, 1)) * size
+    return lo, lo + size
+
+
+_next_port = {}
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nobody uses right now, outside the
-    ephemeral range, chosen at random (several pytest workers pick at once)."""
-    rng = random.SystemRandom()
-    for _ in range(200):
-        port = rng.randrange(*PORT_RANGE)
+    """A TCP port on 127.0.0.1 that nobody uses right now: the next one of
+    this worker's block that binds (see PORT_RANGE)."""
+    lo, hi = _port_block()
+    port = _next_port.get((lo, hi), lo + random.SystemRandom().randrange(hi - lo))
+    for _ in range(hi - lo):
+        candidate = port
+        port = lo + (port + 1 - lo) % (hi - lo)
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
-                s.bind(("127.0.0.1", port))
+                s.bind(("127.0.0.1", candidate))
             except OSError:
                 continue
-            return port
-    raise AssertionError("no free port in %d-%d" % PORT_RANGE)
+        _next_port[(lo, hi)] = port
+        return candidate
+    raise AssertionError("no free port in %d-%d" % (lo, hi))
 
 
 def free_dns_port():
