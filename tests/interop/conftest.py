@@ -314,6 +314,16 @@ class Outpost:
             with open(pidfile, "a") as f:
                 f.write("%d\n" % self.proc.pid)
         ports = [self.pop3_port] + ([self.pop3s_port] if wait_tls else [])
+        if wait_tls:
+            # The services open their listeners one after another: a client
+            # of the last one must not come before its listen().
+            conf = self.config_sections()
+            for section, key, port in (("smtp", "listen", self.smtp_port),
+                                       ("smtp", "listen_submission", self.submission_port),
+                                       ("smtp", "listen_submissions", self.submissions_port),
+                                       ("ftp", "listen", self.ftp_port)):
+                if conf.get(section, {}).get(key) == "127.0.0.1:%d" % port:
+                    ports.append(port)
         deadline = time.monotonic() + START_TIMEOUT
         for port in ports:
             while not port_open(port):
