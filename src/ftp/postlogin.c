@@ -280,23 +280,32 @@ static void cmd_rnto(struct ftp_session *s, const struct ftp_cmd *cmd)
 
 /* ---- facts --------------------------------------------------------------------- */
 
+/* The stat of the regular file a command names; false after replying
+ * with the error (bad path, no such file, not a regular file). */
+static bool stat_regular(struct ftp_session *s, const struct ftp_cmd *cmd, struct stat *st)
+{
+    char v[FTP_VPATH_MAX];
+    if (!ftp_vpath(s, cmd, v))
+        return false;
+    int r = ftp_jail_stat(s->root, v, st);
+    if (r < 0) {
+        fs_error(s, r);
+        return false;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        ftp_error(s, 550, "Not a regular file");
+        return false;
+    }
+    return true;
+}
+
 /* RFC 3659 section 4: the size as it would be transferred; in TYPE A that
  * would take reading the file, so SIZE is answered in TYPE I only. */
 static void cmd_size(struct ftp_session *s, const struct ftp_cmd *cmd)
 {
-    char v[FTP_VPATH_MAX];
-    if (!ftp_vpath(s, cmd, v))
-        return;
     struct stat st;
-    int r = ftp_jail_stat(s->root, v, &st);
-    if (r < 0) {
-        fs_error(s, r);
+    if (!stat_regular(s, cmd, &st))
         return;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ftp_error(s, 550, "Not a regular file");
-        return;
-    }
     if (s->ascii) {
         ftp_error(s, 550, "SIZE is not available in ASCII mode (use TYPE I)");
         return;
@@ -307,19 +316,9 @@ static void cmd_size(struct ftp_session *s, const struct ftp_cmd *cmd)
 /* RFC 3659 section 3: 213 YYYYMMDDHHMMSS in UTC. */
 static void cmd_mdtm(struct ftp_session *s, const struct ftp_cmd *cmd)
 {
-    char v[FTP_VPATH_MAX];
-    if (!ftp_vpath(s, cmd, v))
-        return;
     struct stat st;
-    int r = ftp_jail_stat(s->root, v, &st);
-    if (r < 0) {
-        fs_error(s, r);
+    if (!stat_regular(s, cmd, &st))
         return;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ftp_error(s, 550, "Not a regular file");
-        return;
-    }
     char tv[15];
     ftp_time_val(st.st_mtime, tv);
     ftp_reply(s, 213, "%s", tv);

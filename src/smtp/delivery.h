@@ -2,7 +2,8 @@
  * delivery.h - the outgoing side of the mail system: runner threads that
  * take due messages from the queue (mail/queue.h), find each recipient
  * domain's mail servers (MX, falling back to A/AAAA: RFC 5321 section
- * 5.1) through outpost's own stub resolver (dns/client.h), and hand the
+ * 5.1) with outpost's own DNS query code (dns/client.h) asking the
+ * configured recursive resolvers, and hand the
  * message over with the SMTP client (smtp/client.h): EHLO, STARTTLS when
  * offered, PIPELINING when offered, one connection per host carrying all
  * of that host's recipients. Outcomes go back to the queue, which retries
