@@ -3,7 +3,8 @@
  *
  * A mailbox is a directory <root> with tmp/, new/ and cur/ (Maildir++: the
  * INBOX is the root itself, other folders are "<root>/.Name"). A message is
- * written to tmp/<unique>, fsync'ed, linked into new/ under its final name,
+ * written to an unnamed file in tmp/ (O_TMPFILE; tmp/<unique> on file
+ * systems without it), fsync'ed, linked into new/ under its final name,
  * and new/ is fsync'ed before delivery is reported: once maildir_deliver()
  * returns 0 the message survives a crash or power cut. On any failure
  * (ENOSPC, EDQUOT, EIO) nothing is left in tmp/ or new/.
@@ -35,16 +36,17 @@ int maildir_deliver_iov(const char *root, const struct iovec *iov, int iovcnt,
 
 /* Two-step delivery, for a caller that must make several files durable
  * together (the mail queue: one message to several mailboxes and the
- * queue). maildir_tmp_write() writes the pieces to root/tmp/<unique> and
+ * queue). maildir_tmp_write() writes the pieces to a file in root/tmp/ and
  * fsyncs it; maildir_tmp_link() gives that file a new name in root/new/ of
  * any Maildir on the same file system (a hard link, so n mailboxes share
  * one copy; -EXDEV across file systems), WITHOUT fsync'ing new/: the
  * caller fsyncs each new/ before it reports delivery, and unlinks final to
- * take a delivery back. maildir_tmp_discard() removes the tmp/ name (the
- * links in new/ stay). On failure nothing is left behind. */
+ * take a delivery back. maildir_tmp_discard() closes the file and removes
+ * its tmp/ name if it has one (the links in new/ stay). On failure nothing is left behind. */
 struct maildir_tmp {
-    char path[4096];        /* root/tmp/<unique> */
-    int fd;                 /* open between maildir_tmp_begin() and _end(), else -1 */
+    char path[4096];        /* root/tmp/<unique>, or "" for an unnamed (O_TMPFILE) file */
+    int fd;                 /* named: open between _begin() and _end(); unnamed: open
+                             * from _begin() until _discard() (it is linked through it) */
     char host[72];          /* host part of names */
     uint64_t size, wire;    /* the S= and W= values */
 };
