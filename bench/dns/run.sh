@@ -68,44 +68,16 @@ for s in "${servers[@]}"; do
     esac
 done
 
-say() { echo "bench: $*" >&2; }
+. bench/lib.sh
 for tool in dnsperf taskset "$PYTHON"; do
     command -v "$tool" >/dev/null || { say "$tool is missing (scripts/setup.sh bench)"; exit 1; }
 done
 
-tmp=$(mktemp -d /tmp/outpost-dnsbench.XXXXXX) || exit 1
-chmod 755 "$tmp"
-server_pids=()
+bench_init outpost-dnsbench
 spid=""
-
-cleanup() {
-    local p
-    for p in "${server_pids[@]}"; do stop_server "$p"; done
-    if [ "${KEEP:-0}" = 1 ]; then echo "bench: kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 probe() { "$PYTHON" "$repo/bench/dns/dnsprobe.py" "$@"; }
 clk_tck=$(getconf CLK_TCK)
-
-stop_server() {
-    kill -TERM "$1" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-}
-
-# PIDs of $1 and all its descendants.
-proc_tree() {
-    local todo=("$1") out=() p c
-    while [ ${#todo[@]} -gt 0 ]; do
-        p=${todo[0]}; todo=("${todo[@]:1}")
-        out+=("$p")
-        for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do todo+=("$c"); done
-    done
-    echo "${out[@]}"
-}
 
 # CPU clock ticks (utime + stime) used so far by $1's process tree.
 cpu_ticks() {
@@ -127,8 +99,6 @@ peak_rss_kib() {
     done
     echo "$max"
 }
-
-median() { sort -g | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}'; }
 
 # ---------------------------------------------------------------- the zone and queries
 say "generating $ZONE with $NAMES names and $QUERIES queries"
@@ -217,6 +187,12 @@ log_level = warning
 [pop3]
 listen =
 listen_tls =
+[smtp]
+listen =
+listen_submission =
+listen_submissions =
+[ftp]
+listen =
 [dns]
 listen = 127.0.0.1:$port
 rrl_rate = 0

@@ -35,27 +35,8 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((CONNS * 2 + 200)) 
     exit 1
 fi
 
-tmp=$(mktemp -d /tmp/outpost-bench.XXXXXX) || exit 1
-chmod 755 "$tmp"       # Dovecot's mail processes run as an unprivileged user
-server_pids=()
-client_pids=()
-
-cleanup() {
-    local p
-    for p in "${client_pids[@]}" "${server_pids[@]}"; do
-        kill -TERM "$p" 2>/dev/null
-    done
-    for p in "${client_pids[@]}" "${server_pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    if [ "${KEEP:-0}" = 1 ]; then echo "bench: kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { echo "bench: $*" >&2; }
+. bench/lib.sh
+bench_init outpost-bench
 
 cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$tmp/popbench" bench/pop3/popbench.c || exit 1
 pb=$tmp/popbench
@@ -70,37 +51,6 @@ expected_octets=$(ls "$tmp/msgs/new" | sed 's/.*,W=//' | awk '{s += $1} END {pri
 make_maildir() {
     mkdir -p "$1/new" "$1/cur" "$1/tmp"
     ln "$2"/new/* "$1/new/"
-}
-
-# Wait (at most 30 s) until 127.0.0.1:$1 accepts, or the process $2 died.
-wait_port() {
-    for _ in $(seq 300); do
-        kill -0 "$2" 2>/dev/null || return 1
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-# PIDs of $1 and all its descendants.
-proc_tree() {
-    local todo=("$1") out=() p c
-    while [ ${#todo[@]} -gt 0 ]; do
-        p=${todo[0]}; todo=("${todo[@]:1}")
-        out+=("$p")
-        for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do todo+=("$c"); done
-    done
-    echo "${out[@]}"
-}
-
-# Summed PSS in KiB of $1's process tree.
-pss_kib() {
-    local sum=0 p v
-    for p in $(proc_tree "$1"); do
-        v=$(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup 2>/dev/null)
-        sum=$((sum + ${v:-0}))
-    done
-    echo "$sum"
 }
 
 # retr_median NAME PORT USER: warm-up, then RUNS timed sessions; prints the median.
@@ -148,13 +98,6 @@ idle_kib() {
     say "$name: PSS $before KiB before, $after KiB with $CONNS idle sessions ($(proc_tree "$spid" | wc -w) processes)"
     kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
     awk -v a="$after" -v b="$before" -v n="$CONNS" 'BEGIN {printf "%.1f\n", (a - b) / n}'
-}
-
-stop_server() {
-    kill -TERM "$1" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
 }
 
 # ---------------------------------------------------------------- outpost

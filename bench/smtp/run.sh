@@ -46,55 +46,8 @@ for tool in "$SMTP_SOURCE" "$PF_DAEMONS/master" "$PYTHON"; do
     command -v "$tool" >/dev/null || { echo "bench: $tool missing (scripts/setup.sh bench)" >&2; exit 1; }
 done
 
-tmp=$(mktemp -d /tmp/outpost-smtp-bench.XXXXXX) || exit 1
-chmod 755 "$tmp"               # Postfix's virtual agent runs as the postfix user
-server_pids=()
-client_pids=()
-
-cleanup() {
-    local p
-    for p in "${client_pids[@]}" "${server_pids[@]}"; do
-        kill -TERM "$p" 2>/dev/null
-    done
-    for p in "${client_pids[@]}" "${server_pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    if [ "${KEEP:-0}" = 1 ]; then echo "bench: kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { echo "bench: $*" >&2; }
-
-free_port() {
-    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-    for _ in $(seq 300); do
-        kill -0 "$2" 2>/dev/null || return 1
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-proc_tree() {
-    local todo=("$1") i=0 c
-    while [ "$i" -lt ${#todo[@]} ]; do
-        for c in $(cat /proc/"${todo[$i]}"/task/*/children 2>/dev/null); do todo+=("$c"); done
-        i=$((i + 1))
-    done
-    echo "${todo[@]}"
-}
-
-pss_kib() {
-    local p files=()
-    for p in $(proc_tree "$1"); do files+=("/proc/$p/smaps_rollup"); done
-    awk '/^Pss:/ {s += $2} END {print s + 0}' "${files[@]}" 2>/dev/null
-}
+. bench/lib.sh
+bench_init outpost-smtp-bench
 
 count_files() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l; }
 
@@ -127,7 +80,7 @@ rate_median() {
         rates+=("${out% *}")
         lost=$((lost + ${out#* }))
     done
-    echo "$(printf '%s\n' "${rates[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') $lost"
+    echo "$(printf '%s\n' "${rates[@]}" | median) $lost"
 }
 
 idle_kib() {
@@ -154,13 +107,6 @@ idle_kib() {
     say "$name: PSS $before KiB before, $after KiB with $CONNS idle sessions ($(proc_tree "$spid" | wc -w) processes)"
     kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
     awk -v a="$after" -v b="$before" -v n="$CONNS" 'BEGIN {printf "%.1f\n", (a - b) / n}'
-}
-
-stop_server() {
-    kill -TERM "$1" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
 }
 
 o_rate=; o_lost=; o_idle=; p_rate=; p_lost=; p_idle=
