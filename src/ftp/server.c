@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,28 +15,26 @@
 #include "net/conn.h"
 #include "net/server.h"
 
-static pthread_mutex_t g_live_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct ftp_live *g_live;
+static struct snapshot_slot g_live = SNAPSHOT_SLOT_INIT;
+
+static void live_destroy(struct snapshot *s)
+{
+    struct ftp_live *l = (struct ftp_live *)s;
+    free(l->datadir);
+    free(l->hostname);
+    free(l->default_domain);
+    free(l->pasv_address);
+    free(l);
+}
 
 void ftp_live_put(struct ftp_live *l)
 {
-    if (l && atomic_fetch_sub(&l->refs, 1) == 1) {
-        free(l->datadir);
-        free(l->hostname);
-        free(l->default_domain);
-        free(l->pasv_address);
-        free(l);
-    }
+    snapshot_put(l ? &l->snap : NULL);
 }
 
 struct ftp_live *ftp_live_get(void)
 {
-    pthread_mutex_lock(&g_live_mu);
-    struct ftp_live *l = g_live;
-    if (l)
-        atomic_fetch_add(&l->refs, 1);
-    pthread_mutex_unlock(&g_live_mu);
-    return l;
+    return (struct ftp_live *)snapshot_get(&g_live);
 }
 
 static struct service g_service = {
@@ -55,7 +52,7 @@ int ftp_configure(const struct ftp_config *cfg)
     struct ftp_live *l = calloc(1, sizeof *l);
     if (!l)
         return -ENOMEM;
-    l->refs = 1;
+    snapshot_init(&l->snap, live_destroy);
     l->datadir = strdup(cfg->datadir);
     l->hostname = strdup(cfg->hostname);
     l->default_domain = strdup(cfg->default_domain);
@@ -77,23 +74,15 @@ int ftp_configure(const struct ftp_config *cfg)
         ftp_live_put(l);
         return -ENOMEM;
     }
-    pthread_mutex_lock(&g_live_mu);
-    struct ftp_live *old = g_live;
-    g_live = l;
     g_service.idle_ms = cfg->idle_ms;
     g_service.command_ms = cfg->command_ms;
-    pthread_mutex_unlock(&g_live_mu);
-    ftp_live_put(old);
+    snapshot_install(&g_live, &l->snap);
     return 0;
 }
 
 void ftp_cleanup(void)
 {
-    pthread_mutex_lock(&g_live_mu);
-    struct ftp_live *old = g_live;
-    g_live = NULL;
-    pthread_mutex_unlock(&g_live_mu);
-    ftp_live_put(old);
+    snapshot_install(&g_live, NULL);
 }
 
 int ftp_listen(const struct cfg_addrs *addrs, char *err, size_t errlen)

@@ -11,13 +11,13 @@
 #ifndef OP_FTP_SESSION_H
 #define OP_FTP_SESSION_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "auth/accounts.h"
 #include "auth/policy.h"
 #include "base/buf.h"
+#include "base/snapshot.h"
 #include "ftp/data.h"
 #include "ftp/parse.h"
 #include "ftp/path.h"
@@ -27,7 +27,7 @@
 /* The settings a session works with: an immutable, reference-counted
  * snapshot taken when it connects (SIGHUP installs a new one). */
 struct ftp_live {
-    _Atomic int refs;
+    struct snapshot snap;           /* first: the snapshot header */
     char *datadir, *hostname, *default_domain, *pasv_address;
     enum plaintext_policy plaintext;
     bool anonymous;                 /* anonymous login to the public area */

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,27 +16,25 @@
 
 /* ---- the live settings -------------------------------------------------- */
 
-static pthread_mutex_t g_live_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct pop3_live *g_live;
+static struct snapshot_slot g_live = SNAPSHOT_SLOT_INIT;
+
+static void live_destroy(struct snapshot *s)
+{
+    struct pop3_live *l = (struct pop3_live *)s;
+    free(l->datadir);
+    free(l->hostname);
+    free(l->default_domain);
+    free(l);
+}
 
 void pop3_live_put(struct pop3_live *l)
 {
-    if (l && atomic_fetch_sub(&l->refs, 1) == 1) {
-        free(l->datadir);
-        free(l->hostname);
-        free(l->default_domain);
-        free(l);
-    }
+    snapshot_put(l ? &l->snap : NULL);
 }
 
 struct pop3_live *pop3_live_get(void)
 {
-    pthread_mutex_lock(&g_live_mu);
-    struct pop3_live *l = g_live;
-    if (l)
-        atomic_fetch_add(&l->refs, 1);
-    pthread_mutex_unlock(&g_live_mu);
-    return l;
+    return (struct pop3_live *)snapshot_get(&g_live);
 }
 
 /* ---- the service ---------------------------------------------------------- */
@@ -60,7 +57,7 @@ int pop3_configure(const struct pop3_config *cfg)
     struct pop3_live *l = calloc(1, sizeof *l);
     if (!l)
         return -ENOMEM;
-    l->refs = 1;
+    snapshot_init(&l->snap, live_destroy);
     l->datadir = strdup(cfg->datadir);
     l->hostname = strdup(cfg->hostname);
     l->default_domain = strdup(cfg->default_domain);
@@ -69,23 +66,15 @@ int pop3_configure(const struct pop3_config *cfg)
         pop3_live_put(l);
         return -ENOMEM;
     }
-    pthread_mutex_lock(&g_live_mu);
-    struct pop3_live *old = g_live;
-    g_live = l;
     g_service.idle_ms = cfg->idle_ms;
     g_service.command_ms = cfg->command_ms;
-    pthread_mutex_unlock(&g_live_mu);
-    pop3_live_put(old);
+    snapshot_install(&g_live, &l->snap);
     return 0;
 }
 
 void pop3_cleanup(void)
 {
-    pthread_mutex_lock(&g_live_mu);
-    struct pop3_live *old = g_live;
-    g_live = NULL;
-    pthread_mutex_unlock(&g_live_mu);
-    pop3_live_put(old);
+    snapshot_install(&g_live, NULL);
 }
 
 int pop3_listen(const struct cfg_addrs *plain, const struct cfg_addrs *tls, char *err, size_t errlen)

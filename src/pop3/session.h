@@ -5,16 +5,16 @@
 #ifndef OP_POP3_SESSION_H
 #define OP_POP3_SESSION_H
 
-#include <stdatomic.h>
 
 #include "auth/policy.h"
+#include "base/snapshot.h"
 #include "net/conn.h"
 
 /* The settings a session works with: an immutable, reference-counted
  * snapshot taken when it connects. SIGHUP installs a new one for the
  * sessions that start afterwards; the old one lives while a session uses it. */
 struct pop3_live {
-    _Atomic int refs;
+    struct snapshot snap;           /* first: the snapshot header */
     char *datadir, *hostname, *default_domain;
     enum plaintext_policy plaintext;
 };

@@ -8,7 +8,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +21,11 @@
 
 /* ---- the live settings -------------------------------------------------- */
 
-static pthread_mutex_t g_live_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct smtp_live *g_live;
+static struct snapshot_slot g_live = SNAPSHOT_SLOT_INIT;
 
-void smtp_live_put(struct smtp_live *l)
+static void live_destroy(struct snapshot *s)
 {
-    if (!l || atomic_fetch_sub(&l->refs, 1) != 1)
-        return;
+    struct smtp_live *l = (struct smtp_live *)s;
     free(l->datadir);
     free(l->hostname);
     free(l->default_domain);
@@ -40,14 +37,14 @@ void smtp_live_put(struct smtp_live *l)
     free(l);
 }
 
+void smtp_live_put(struct smtp_live *l)
+{
+    snapshot_put(l ? &l->snap : NULL);
+}
+
 struct smtp_live *smtp_live_get(void)
 {
-    pthread_mutex_lock(&g_live_mu);
-    struct smtp_live *l = g_live;
-    if (l)
-        atomic_fetch_add(&l->refs, 1);
-    pthread_mutex_unlock(&g_live_mu);
-    return l;
+    return (struct smtp_live *)snapshot_get(&g_live);
 }
 
 /* ---- the services ------------------------------------------------------- */
@@ -137,7 +134,7 @@ static int build(const struct smtp_config *cfg, struct smtp_live **out, char *er
     struct smtp_live *l = calloc(1, sizeof *l);
     if (!l)
         return -ENOMEM;
-    l->refs = 1;
+    snapshot_init(&l->snap, live_destroy);
     l->datadir = xstrdup(cfg->datadir);
     l->hostname = xstrdup(cfg->hostname);
     char probe[ADDRESS_MAX + 4], norm[ADDRESS_MAX];
@@ -179,16 +176,12 @@ int smtp_configure(const struct smtp_config *cfg)
     int r = build(cfg, &l, err, sizeof err);
     if (r < 0)
         return r;
-    pthread_mutex_lock(&g_live_mu);
-    struct smtp_live *old = g_live;
-    g_live = l;
     struct service *svcs[] = {&g_mx, &g_sub, &g_subs};
     for (size_t i = 0; i < ARRAY_LEN(svcs); i++) {
         svcs[i]->idle_ms = cfg->idle_ms;
         svcs[i]->command_ms = cfg->command_ms;
     }
-    pthread_mutex_unlock(&g_live_mu);
-    smtp_live_put(old);
+    snapshot_install(&g_live, &l->snap);
     return 0;
 }
 
@@ -208,11 +201,7 @@ int smtp_local_rcpt(void *arg, const char *addr, char account[ADDRESS_MAX])
 
 void smtp_cleanup(void)
 {
-    pthread_mutex_lock(&g_live_mu);
-    struct smtp_live *old = g_live;
-    g_live = NULL;
-    pthread_mutex_unlock(&g_live_mu);
-    smtp_live_put(old);
+    snapshot_install(&g_live, NULL);
 }
 
 int smtp_listen(const struct cfg_addrs *mx, const struct cfg_addrs *submission,

@@ -5,12 +5,12 @@
 #ifndef OP_SMTP_SESSION_H
 #define OP_SMTP_SESSION_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "auth/accounts.h"
 #include "auth/policy.h"
+#include "base/snapshot.h"
 #include "net/conn.h"
 
 enum smtp_role { SMTP_ROLE_MX, SMTP_ROLE_SUBMISSION, SMTP_ROLE_SUBMISSIONS };
@@ -23,7 +23,7 @@ struct smtp_map {                   /* an alias or a catch-all */
 /* The settings a session works with: an immutable, reference-counted
  * snapshot taken when it connects (SIGHUP installs a new one). */
 struct smtp_live {
-    _Atomic int refs;
+    struct snapshot snap;           /* first: the snapshot header */
     char *datadir, *hostname, *default_domain;
     char **domains;                 /* configured local domains, lower case */
     size_t ndomains;
