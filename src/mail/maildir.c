@@ -251,6 +251,12 @@ uint64_t mail_wire_size_iov(const struct iovec *iov, int iovcnt)
  * from kernels that predate O_TMPFILE) when the file system cannot. */
 static int open_unnamed(const char *root, struct maildir_tmp *t)
 {
+    /* Linking it needs /proc (see publish()); without it, a named file. */
+    static atomic_int have_proc = -1;
+    if (atomic_load(&have_proc) < 0)
+        atomic_store(&have_proc, access("/proc/self/fd", X_OK) == 0);
+    if (!atomic_load(&have_proc))
+        return -EOPNOTSUPP;
     char dir[4200];
     if (snprintf(dir, sizeof dir, "%s/tmp", root) >= (int)sizeof dir)
         return -ENAMETOOLONG;
