@@ -19,6 +19,13 @@
 # delivery to Maildir; nothing of the system's mail setup is used or
 # changed, and nothing is left listening.
 #
+# For scale, two figures with no server in them, same run and sizes:
+#   floor  the disk alone: SESSIONS threads making MSGS durable Maildir
+#          deliveries (bench/smtp/maildirfloor.c: file fsync'ed, linked into
+#          new/, new/ fsync'ed), the least any careful server pays;
+#   sink   smtp-source against Postfix's smtp-sink, which keeps nothing:
+#          the load generator's own ceiling.
+#
 # Usage: bench/smtp/run.sh [outpost|postfix|both]     (default both)
 # Environment: OUTPOST_BIN (default build/release/outpost), MSGS, MSG_SIZE,
 #              SESSIONS, CONNS, RUNS, KEEP=1 keeps the temp directory.
@@ -48,6 +55,7 @@ done
 
 . bench/lib.sh
 bench_init outpost-smtp-bench
+cc -std=c17 -O2 -Wall -Wextra -pthread -o "$tmp/maildirfloor" bench/smtp/maildirfloor.c || exit 1
 
 count_files() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l; }
 
@@ -114,6 +122,38 @@ idle_kib() {
 }
 
 o_rate=; o_lost=; o_idle=; p_rate=; p_lost=; p_idle=
+
+# ---------------------------------------------------------------- floor and sink
+f_rate=; s_rate=
+if [ "$which_servers" = both ]; then
+    rates=()
+    for i in $(seq "$RUNS"); do
+        rm -rf "$tmp/floor"; mkdir -p "$tmp/floor/tmp" "$tmp/floor/new"
+        sync; sleep 1
+        r=$("$tmp/maildirfloor" "$tmp/floor" "$SESSIONS" "$MSGS" "$MSG_SIZE") || { say "floor failed"; break; }
+        say "floor run $i: $r messages/s"
+        rates+=("$r")
+    done
+    rm -rf "$tmp/floor"
+    [ ${#rates[@]} -gt 0 ] && f_rate=$(printf '%s\n' "${rates[@]}" | median)
+    port=$(free_port)
+    /usr/sbin/smtp-sink -u postfix "127.0.0.1:$port" 256 >/dev/null 2>&1 &
+    kpid=$!
+    server_pids+=("$kpid")
+    if wait_port "$port" "$kpid"; then
+        rates=()
+        for i in $(seq "$RUNS"); do
+            start=$(date +%s.%N)
+            "$SMTP_SOURCE" -d -s "$SESSIONS" -m "$MSGS" -l "$MSG_SIZE" -f sender@example.org \
+                -t bob@example.test "127.0.0.1:$port" || say "sink: smtp-source failed"
+            r=$(awk -v s="$start" -v e="$(date +%s.%N)" -v m="$MSGS" 'BEGIN {printf "%.0f", m / (e - s)}')
+            say "sink run $i: $r messages/s"
+            rates+=("$r")
+        done
+        s_rate=$(printf '%s\n' "${rates[@]}" | median)
+    fi
+    stop_server "$kpid"
+fi
 
 # ---------------------------------------------------------------- outpost
 if [ "$which_servers" = outpost ] || [ "$which_servers" = both ]; then
@@ -224,6 +264,8 @@ echo
 echo "SMTP, $MSGS messages of $MSG_SIZE octets over $SESSIONS sessions (median of $RUNS), fsync before 250:"
 [ -n "$o_rate" ] && printf '  outpost  %6s messages/s  lost %s   idle session %s KiB\n' "$o_rate" "$o_lost" "$o_idle"
 [ -n "$p_rate" ] && printf '  postfix  %6s messages/s  lost %s   idle session %s KiB\n' "$p_rate" "$p_lost" "$p_idle"
+[ -n "$f_rate" ] && printf '  floor    %6s messages/s  (the disk alone: durable Maildir files, no SMTP)\n' "$f_rate"
+[ -n "$s_rate" ] && printf '  sink     %6s messages/s  (smtp-sink, which keeps nothing: the load generator'"'"'s ceiling)\n' "$s_rate"
 if [ -n "$o_rate" ] && [ -n "$p_rate" ]; then
     awk -v o="$o_rate" -v p="$p_rate" -v oi="$o_idle" -v pi="$p_idle" 'BEGIN {
         printf "  outpost/postfix: %.2fx the messages/s", o / p
