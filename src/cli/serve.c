@@ -214,6 +214,7 @@ static void smtp_settings(const struct settings *s, const char *host, struct smt
         .plaintext = (enum plaintext_policy)s->plaintext,
         .max_message_size = s->max_message_size,
         .max_recipients = s->smtp_max_recipients,
+        .sender_login_check = s->smtp_sender_login_check,
         .idle_ms = s->smtp_idle_timeout,
         .command_ms = s->smtp_command_timeout,
         .data_ms = s->smtp_data_timeout,

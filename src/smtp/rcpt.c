@@ -119,6 +119,30 @@ static int resolve(const struct smtp_live *l, const char *addr, char out[ADDRESS
     return SMTP_RCPT_UNKNOWN;
 }
 
+/* ---- the sender check -------------------------------------------------- */
+
+int smtp_sender_quick(const struct smtp_live *l, const char *user, const char *addr)
+{
+    char norm[ADDRESS_MAX], target[ADDRESS_MAX];
+    if (address_normalize(addr, norm, sizeof norm) == 0 && strcmp(norm, user) == 0)
+        return 1;
+    if (smtp_rcpt_cached(l, addr, target))
+        return strcmp(target, user) == 0;
+    return -1;
+}
+
+int smtp_sender_owned(const struct smtp_live *l, const char *user, const char *addr)
+{
+    int q = smtp_sender_quick(l, user, addr);
+    if (q >= 0)
+        return q;
+    char target[ADDRESS_MAX];
+    int r = smtp_rcpt_resolve(l, addr, target);
+    if (r < 0)
+        return r;
+    return r == SMTP_RCPT_LOCAL && strcmp(target, user) == 0;
+}
+
 /* ---- a short memory of local recipients ----------------------------------
  *
  * A busy MX sees the same local recipients over and over; each lookup is

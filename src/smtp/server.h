@@ -32,6 +32,7 @@ struct smtp_config {
     enum plaintext_policy plaintext;
     uint64_t max_message_size;
     unsigned max_recipients;        /* per message; 452 beyond (RFC 5321 4.5.3.1.8) */
+    bool sender_login_check;        /* an authenticated user sends only from own addresses */
     unsigned idle_ms;               /* waiting for a command (RFC 5321 4.5.3.2.7: 5 min) */
     unsigned command_ms;            /* a started command line must end within this */
     unsigned data_ms;               /* between two reads of message data (4.5.3.2.5: 3 min) */
