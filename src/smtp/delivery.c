@@ -38,9 +38,11 @@
 #include "base/util.h"
 #include "dns/consts.h"
 #include "dns/wire.h"
+#include "mail/qstore.h"
 #include "mail/queue.h"
 #include "smtp/client.h"
 #include "smtp/mx.h"
+#include "smtp/server.h"
 
 #define RUNNERS_MAX 64
 #define TXN_RCPTS 100      /* recipients per transaction */
@@ -297,8 +299,15 @@ static bool try_addr(struct queue_msg *m, const char *host, const struct sockadd
     return true;
 }
 
+/* The loop guard asks at every attempt, with the settings and accounts of
+ * the moment (a domain made local by a reload or a new account is seen at
+ * once); the list given at start serves only when the SMTP service cannot
+ * say. */
 static bool is_local(const char *domain)
 {
+    int r = smtp_domain_local(domain);
+    if (r >= 0)
+        return r == 1;
     for (size_t i = 0; i < g.nlocal; i++)
         if (strcasecmp(g.local[i], domain) == 0)
             return true;
@@ -434,14 +443,15 @@ static const char *domain_of(const char *addr)
     return at ? at + 1 : "";
 }
 
-static void deliver_msg(struct queue_msg *m)
+/* One attempt; true when the server's shutdown cut it. */
+static bool deliver_msg(struct queue_msg *m)
 {
     struct outcome *oc = calloc(m->nrcpts ? m->nrcpts : 1, sizeof *oc);
     bool *seen = calloc(m->nrcpts ? m->nrcpts : 1, sizeof *seen);
     if (!oc || !seen) {
         free(oc);
         free(seen);
-        return;
+        return false;
     }
     bool cancelled = false;
     for (size_t i = 0; i < m->nrcpts && !cancelled; i++) {
@@ -459,7 +469,9 @@ static void deliver_msg(struct queue_msg *m)
         }
         deliver_domain(m, dom, oc, n, &cancelled);
         for (size_t k = 0; k < n; k++) {
-            if (cancelled && !oc[k].done && !oc[k].diag[0])
+            /* A recipient the shutdown left undecided keeps what the last
+             * whole attempt recorded. */
+            if (cancelled && !oc[k].done)
                 continue;
             queue_rcpt_result(m, oc[k].idx, oc[k].st, oc[k].diag,
                               oc[k].mta[0] ? oc[k].mta : NULL);
@@ -472,6 +484,33 @@ static void deliver_msg(struct queue_msg *m)
     }
     free(oc);
     free(seen);
+    return cancelled;
+}
+
+/* An attempt cut by the shutdown is not an attempt: queue_release() has
+ * counted it and set the next one after a retry interval, so the entry is
+ * put back as it was (the count) and due at once (the next start). What
+ * the cut attempt settled (recipients delivered or refused before the
+ * cut) stays recorded: it must not be done twice. */
+static void uncount_attempt(const char *id)
+{
+    int fd = qstore_lock(g.datadir, id);
+    if (fd < 0)
+        return;                 /* gone (done, deleted) or taken by another process */
+    struct qentry e;
+    if (qstore_read(g.datadir, id, &e) == 0) {
+        if (e.attempts > 0)
+            e.attempts--;
+        e.next_attempt = (int64_t)time(NULL);
+        int r = qstore_write(g.datadir, id, &e);
+        if (r < 0)
+            log_warn("delivery %s: the attempt cut by the shutdown stays counted: %s", id,
+                     op_strerror(r));
+        else
+            log_info("delivery %s: attempt cut by the shutdown: not counted", id);
+        qentry_free(&e);
+    }
+    close(fd);
 }
 
 /* ---- runners ----------------------------------------------------------------- */
@@ -493,12 +532,14 @@ static void *runner(void *arg)
         if (r == 1) {
             log_info("delivery %s: attempt %u, from <%s>, %zu recipient(s)", m->id,
                      m->attempts + 1, m->sender, m->nrcpts);
-            deliver_msg(m);
+            bool cut = deliver_msg(m);
             char id[QUEUE_ID_MAX];
             str_copy(id, sizeof id, m->id);
             int e = queue_release(m, time(NULL));
             if (e < 0)
                 log_err("delivery %s: recording the outcome: %s", id, op_strerror(e));
+            else if (cut)
+                uncount_attempt(id);
             continue;
         }
         if (r < 0)

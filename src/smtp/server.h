@@ -57,6 +57,13 @@ int smtp_listen(const struct cfg_addrs *mx, const struct cfg_addrs *submission,
  * cannot be read). Any thread; it reads the accounts database. */
 int smtp_local_rcpt(void *arg, const char *addr, char account[256]);
 
+/* Whether mail for domain stays here, decided with the current settings
+ * as at RCPT time ([smtp] local_domains, or the default domain and the
+ * domains of the accounts as they are now): 1 or 0; negative when the
+ * service has no settings yet or the accounts cannot be read. Any thread;
+ * it may read the accounts database. */
+int smtp_domain_local(const char *domain);
+
 /* Free the live settings at exit. */
 void smtp_cleanup(void);
 

@@ -22,6 +22,7 @@ stays queued and the server stays up.
 """
 
 import email
+import signal
 import smtplib
 import socket
 import threading
@@ -316,7 +317,69 @@ def test_stop_during_a_hanging_delivery(sender, peers):
     wait_for(lambda: hang.connections >= 1, what="a connection to the silent server")
     # Well within the 60 s the runner would otherwise wait.
     assert srv.stop(timeout=15) == 0
-    assert "carol@stuck.remote.test" in queue_list(srv)
+    listing = queue_list(srv)
+    assert "carol@stuck.remote.test" in listing
+    # The cut attempt is not counted and the message is due at once: the
+    # retry schedule goes on as if the attempt had not begun.
+    assert "(0 attempts)" in listing and "next attempt now" in listing, listing
+    assert "attempt cut by the shutdown: not counted" in srv.stderr_text()
+
+
+def test_cut_attempt_keeps_what_it_settled(sender, peers):
+    """A recipient delivered before the shutdown cut the attempt is recorded
+    (never sent twice); the one cut stays pending, the attempt not counted."""
+    srv = sender(extra={("queue", "smtp_timeout"): "60s"})
+    peer = peers("127.0.0.6", port=srv.peer_port)
+    hang = peers("127.0.0.7", raw="hang", port=srv.peer_port)
+    submit(srv, ["carol@remote.test", "dave@stuck.remote.test"])
+    peer.wait_messages(1)
+    wait_for(lambda: hang.connections >= 1, what="a connection to the silent server")
+    assert srv.stop(timeout=15) == 0
+    listing = queue_list(srv)
+    assert "dave@stuck.remote.test" in listing and "carol@remote.test" not in listing
+    assert "(0 attempts)" in listing, listing
+    # The next start tries dave again at once, and only dave.
+    hang.stop()
+    srv.start()
+    wait_for(lambda: "delivery %s: attempt 1," % listing.split()[0] in srv.stderr_text(),
+             what="the first counted attempt after the restart")
+    wait_for(lambda: "(1 attempt)" in queue_list(srv), what="one attempt recorded")
+    assert len(peer.messages) == 1
+    assert not bounces(srv)
+
+
+def test_loop_guard_sees_an_account_domain_added_later(sender):
+    """Mail queued for a domain that was not local, which an account added
+    while the server runs makes local: the next attempt must not send it
+    out (RFC 5321 section 5.1 would lead back here) but fail it with 5.4.6."""
+    srv = sender()
+    submit(srv, ["carol@later.test"])
+    # outpost's DNS serves no later.test: REFUSED, a temporary failure.
+    listing = wait_for(lambda: (lambda t: "REFUSED" in t and t)(queue_list(srv)),
+                       what="REFUSED in queue list")
+    assert "carol@later.test" in listing
+    srv.add_user("erin@later.test")
+    queue_flush(srv)
+    b = wait_bounce(srv)
+    text = report_text(b)
+    assert "Action: failed" in text and "5.4.6" in text
+    assert "local domain later.test" in text
+    wait_for(lambda: "later.test" not in queue_list(srv), what="an empty queue")
+
+
+def test_loop_guard_follows_local_domains_on_reload(sender):
+    """[smtp] local_domains changed by SIGHUP: the delivery runners' loop
+    guard uses the new list at the next attempt."""
+    srv = sender(extra={("smtp", "local_domains"): "example.test"})
+    submit(srv, ["carol@later.test"])
+    wait_for(lambda: "REFUSED" in queue_list(srv), what="REFUSED in queue list")
+    srv.extra[("smtp", "local_domains")] = "example.test, later.test"
+    srv.write_config()
+    srv.signal(signal.SIGHUP)
+    wait_for(lambda: "reload: done" in srv.stderr_text(), what="the reload")
+    queue_flush(srv)
+    text = report_text(wait_bounce(srv))
+    assert "5.4.6" in text and "local domain later.test" in text
 
 
 def test_dsn_parameters_passed_on(sender, peers):
