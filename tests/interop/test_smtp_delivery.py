@@ -18,7 +18,9 @@ diagnostic and goes out after `outpost queue flush`; 5xx replies, null MX
 (RFC 7505), NXDOMAIN, SIZE over the peer's limit, SMTPUTF8 and 8BITMIME the
 peer lacks: a multipart/report bounce to the sender; servers that hang or
 answer garbage and a resolver that answers SERVFAIL: temporary, the message
-stays queued and the server stays up.
+stays queued and the server stays up. An attempt cut by SIGTERM is not
+counted; the loop guard sees domains made local after start; a host reached
+over IPv6 (::1) through an AAAA record.
 """
 
 import email
@@ -47,6 +49,8 @@ ZONE = [
     "stuck IN MX 20 junk",
     "hang IN A 127.0.0.7",
     "junk IN A 127.0.0.8",
+    "v6 IN MX 10 mx6",           # reachable over IPv6 only
+    "mx6 IN AAAA ::1",
 ]
 
 MESSAGE = (b"From: Alice <alice@example.test>\r\n"
@@ -506,3 +510,31 @@ def test_success_notice_relayed_for_a_server_without_dsn(sender, peers):
     assert "relayed" in text.lower()
     assert "carol@remote.test" in text and "dave@remote.test" in text
     assert "mx2.remote.test" in text        # Remote-MTA
+
+
+def have_ipv6_loopback(port):
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", port))
+        return True
+    except OSError:
+        return False
+
+
+def test_ipv6_delivery_through_an_aaaa_record(sender, peers):
+    """The only address of the MX host is ::1, found through the AAAA record
+    outpost's own DNS serves; aiosmtpd listens there and gets the message."""
+    srv = sender(start=False)
+    if not have_ipv6_loopback(srv.peer_port):
+        pytest.skip("no IPv6 loopback (::1) on this machine")
+    srv.start()
+    peer = peers("::1", port=srv.peer_port)
+    submit(srv, ["carol@v6.remote.test"])
+    [got] = peer.wait_messages(1)
+    assert got.rcpts == ["carol@v6.remote.test"]
+    assert got.session.tls
+    assert strip_trace(got.data) == MESSAGE
+    log = srv.stderr_text()
+    assert "mx6.remote.test[::1]: TLS TLSv1." in log
+    assert "<carol@v6.remote.test> via mx6.remote.test[::1]: 250" in log
+    wait_for(lambda: "v6.remote.test" not in queue_list(srv), what="an empty queue")
