@@ -6,6 +6,7 @@
 
 #include "auth/accounts.h"
 #include "base/err.h"
+#include "smtp/server.h"
 #include "smtp/session.h"
 
 TEST(smtp_map_parse_lists)
@@ -122,4 +123,31 @@ TEST(smtp_sender_owned_by_the_user)
     CHECK_INT(smtp_sender_quick(&l, "bob@example.test", "sales@example.test"), 0);
     smtp_map_free(l.aliases, l.naliases);
     smtp_map_free(l.catch_all, l.ncatch_all);
+}
+
+TEST(smtp_domain_local_follows_accounts_and_settings)
+{
+    const char *dir = test_tmpdir();
+    struct accounts *a;
+    REQUIRE(accounts_open(dir, &a) == 0);
+    REQUIRE(accounts_add(a, "alice@example.test", "$y$j9T$x$y") == 0);
+    accounts_close(a);
+    CHECK(smtp_domain_local("example.test") < 0);       /* not configured yet */
+    struct smtp_config cfg = {.datadir = dir, .hostname = "mx.example.test",
+                              .default_domain = "example.test", .local_domains = ""};
+    REQUIRE(smtp_configure(&cfg) == 0);
+    CHECK_INT(smtp_domain_local("Example.TEST"), 1);
+    CHECK_INT(smtp_domain_local("later.example"), 0);
+    CHECK_INT(smtp_domain_local("[127.0.0.1]"), 0);
+    /* an account added afterwards makes its domain local at once */
+    REQUIRE(accounts_open(dir, &a) == 0);
+    REQUIRE(accounts_add(a, "erin@later.example", "$y$j9T$x$y") == 0);
+    accounts_close(a);
+    CHECK_INT(smtp_domain_local("later.example"), 1);
+    /* new settings: only the listed domains (and the default one) */
+    cfg.local_domains = "listed.example";
+    REQUIRE(smtp_configure(&cfg) == 0);
+    CHECK_INT(smtp_domain_local("later.example"), 0);
+    CHECK_INT(smtp_domain_local("listed.example"), 1);
+    smtp_cleanup();
 }
