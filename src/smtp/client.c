@@ -769,6 +769,15 @@ int smtp_client_send(struct smtp_client *c, const struct smtp_message *m, struct
     return e;
 }
 
+int smtp_client_reset(struct smtp_client *c)
+{
+    struct smtp_reply r;
+    int e = cmd(c, "RSET\r\n", &r, c->t.command_ms);
+    if (e < 0)
+        c->broken = true;
+    return e < 0 ? e : r.code / 100 == 2 ? 0 : -EPROTO;
+}
+
 void smtp_client_close(struct smtp_client *c)
 {
     if (!c)

@@ -192,6 +192,11 @@ struct smtp_message {
 int smtp_client_send(struct smtp_client *c, const struct smtp_message *m, struct smtp_rcpt *rcpts,
                      size_t n);
 
+/* Before another transaction on a connection kept from an earlier one:
+ * RSET (RFC 5321 section 4.1.1.5), which also tells whether the server is
+ * still there. 0 when it answered 2xx; else negative (close it). */
+int smtp_client_reset(struct smtp_client *c);
+
 /* QUIT (waiting briefly for its reply) and close; NULL is fine. */
 void smtp_client_close(struct smtp_client *c);
 

@@ -538,3 +538,32 @@ def test_ipv6_delivery_through_an_aaaa_record(sender, peers):
     assert "mx6.remote.test[::1]: TLS TLSv1." in log
     assert "<carol@v6.remote.test> via mx6.remote.test[::1]: 250" in log
     wait_for(lambda: "v6.remote.test" not in queue_list(srv), what="an empty queue")
+
+
+@pytest.mark.parametrize("n", [4, 22])
+def test_one_connection_carries_several_queued_messages(sender, peers, n):
+    """Messages queued for the same host go out on one connection, one
+    transaction after another (RFC 5321 section 3.3), counted by the
+    connections aiosmtpd sees; a connection carries at most 20."""
+    srv = sender(extra={("queue", "runners"): "1"})
+    peer = peers("127.0.0.6", port=srv.peer_port,
+                 replies={("MAIL", None): "451 4.3.0 not now"})
+    msgs = [MESSAGE.replace(b"outgoing.1@", b"outgoing.%d@" % k) for k in range(n)]
+    for m in msgs:
+        submit(srv, ["carol@remote.test"], msg=m)
+    wait_for(lambda: queue_list(srv).count("451 4.3.0 not now") >= n,
+             what="the messages waiting after 451")
+    # All due at once: flushed while the server is stopped (a flush of a
+    # running server reaches the runner message by message).
+    assert srv.stop() == 0
+    queue_flush(srv)
+    peer.set_replies({})
+    before = len(peer.sessions)
+    srv.start()
+    got = peer.wait_messages(n)
+    wait_for(lambda: "remote.test" not in queue_list(srv), what="an empty queue")
+    assert len(peer.sessions) - before == (n + 19) // 20
+    assert sorted(strip_trace(g.data) for g in got) == sorted(msgs)
+    log = srv.stderr_text()
+    assert "connection reused (message %d on it)" % min(n, 20) in log
+    assert "connection reused (message 21 on it)" not in log
