@@ -200,3 +200,26 @@ def test_auth_param_of_an_authenticated_session_is_its_login(server):
     assert len(mailbox_messages(server, BOB)) == 2
     log = server.stderr_text()
     assert log.count("from=<alice@example.test> auth=<alice@example.test> ") == 2
+
+
+def test_bad_input_around_the_checks(server):
+    """A client that leaves while its sender is being checked, NUL bytes,
+    an over-long AUTH= value, MAIL before AUTH: clear replies, the server
+    stays up and takes the next message."""
+    r = raw_login(server)
+    # an alias needs the accounts database (the pool): leave at once
+    r.send("MAIL FROM:<sales@example.test>\r\nRCPT TO:<bob@example.test>\r\n")
+    r.close()
+    r = raw_login(server)
+    with r:
+        assert r.cmd(b"MAIL FROM:<alice@example.test> AUTH=a\0b@example.test").startswith(b"500 5.5.2")
+        long_auth = "AUTH=" + "a" * 300 + "@example.test"
+        assert r.cmd("MAIL FROM:<alice@example.test> " + long_auth).startswith(b"501 5.5.4")
+        assert r.cmd("MAIL FROM:<" + "b" * 65 + "@example.test>").startswith(b"501 ")
+        assert code(r.cmd("RSET")) == 250
+    with RawSmtp(server.submission_port) as r:
+        assert code(r.cmd("EHLO client.test")) == 250
+        assert r.cmd("MAIL FROM:<alice@example.test>").startswith(b"530 5.7.0")
+    with login(server) as s:
+        assert s.sendmail("sales@example.test", [BOB], message(50)) == {}
+    assert [strip_trace(m) for m in mailbox_messages(server, BOB)] == [message(50)]
