@@ -661,9 +661,9 @@ int cmd_serve(int argc, char **argv)
     print_service("smtp", &s->smtp_listen,
                   "try: swaks --server %s --to bob@example.test --from alice@example.test");
     print_service("subm", &s->smtp_listen_submission,
-                  "try: swaks --server %s --tls --auth PLAIN --auth-user alice@example.test --to bob@example.test");
+                  "try: swaks --server %s --tls --auth PLAIN --auth-user alice@example.test --from alice@example.test --to bob@example.test");
     print_service("subms", &s->smtp_listen_submissions,
-                  "try: swaks --server %s --tlsc --auth PLAIN --auth-user alice@example.test --to bob@example.test");
+                  "try: swaks --server %s --tlsc --auth PLAIN --auth-user alice@example.test --from alice@example.test --to bob@example.test");
     print_service("ftp", &s->ftp_listen, "try: curl ftp://%s/ --user alice@example.test");
     for (int i = 0; i < s->dns_listen.n; i++) {
         /* dig takes the address and the port apart: "@::1 -p 53". */
