@@ -212,7 +212,7 @@ struct kept {
     time_t opened;
 };
 
-static __thread struct kept t_kept;
+static _Thread_local struct kept t_kept;
 
 static void kept_close(void)
 {
