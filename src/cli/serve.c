@@ -214,6 +214,7 @@ static void smtp_settings(const struct settings *s, const char *host, struct smt
         .plaintext = (enum plaintext_policy)s->plaintext,
         .max_message_size = s->max_message_size,
         .max_recipients = s->smtp_max_recipients,
+        .sender_login_check = s->smtp_sender_login_check,
         .idle_ms = s->smtp_idle_timeout,
         .command_ms = s->smtp_command_timeout,
         .data_ms = s->smtp_data_timeout,
@@ -660,9 +661,9 @@ int cmd_serve(int argc, char **argv)
     print_service("smtp", &s->smtp_listen,
                   "try: swaks --server %s --to bob@example.test --from alice@example.test");
     print_service("subm", &s->smtp_listen_submission,
-                  "try: swaks --server %s --tls --auth PLAIN --auth-user alice@example.test --to bob@example.test");
+                  "try: swaks --server %s --tls --auth PLAIN --auth-user alice@example.test --from alice@example.test --to bob@example.test");
     print_service("subms", &s->smtp_listen_submissions,
-                  "try: swaks --server %s --tlsc --auth PLAIN --auth-user alice@example.test --to bob@example.test");
+                  "try: swaks --server %s --tlsc --auth PLAIN --auth-user alice@example.test --from alice@example.test --to bob@example.test");
     print_service("ftp", &s->ftp_listen, "try: curl ftp://%s/ --user alice@example.test");
     for (int i = 0; i < s->dns_listen.n; i++) {
         /* dig takes the address and the port apart: "@::1 -p 53". */

@@ -109,6 +109,11 @@ const struct cfg_key settings_schema[] = {
      "Recipients per message; beyond it RCPT gets 452 and the client sends "
      "the rest in another transaction (RFC 5321 section 4.5.3.1.8 asks for at "
      "least 100)."},
+    {"smtp", "sender_login_check", CFG_BOOL, OFF(smtp_sender_login_check), "yes", 0, 0, NULL,
+     "On submission, an authenticated user may use as MAIL FROM only an "
+     "address of their own: their account, or an alias or catch-all that "
+     "delivers to it (or the null sender <>); others get 553 5.7.1. 'no' "
+     "lets any authenticated user send as anyone."},
     {"smtp", "idle_timeout", CFG_DURATION, OFF(smtp_idle_timeout), "5m", 1000, DAY_MS, NULL,
      "Waiting for the next command this long closes the session with 421 "
      "(RFC 5321 section 4.5.3.2.7: at least 5 minutes)."},

@@ -50,6 +50,7 @@ struct settings {
     struct cfg_addrs smtp_listen, smtp_listen_submission, smtp_listen_submissions;
     char *smtp_local_domains, *smtp_aliases, *smtp_catch_all;
     unsigned smtp_max_recipients;
+    bool smtp_sender_login_check;
     unsigned smtp_idle_timeout, smtp_command_timeout, smtp_data_timeout; /* ms */
     /* [ftp] */
     struct cfg_addrs ftp_listen;

@@ -1,6 +1,5 @@
 /*
- * parse.h - POP3 command lines into command structs, and the byte-stuffer
- * for multi-line responses.
+ * parse.h - POP3 command lines into command structs.
  *
  * pop3_parse() is a pure function over (pointer, length): it reads only
  * line[0 .. len), keeps no state, allocates nothing, and the argument
@@ -34,12 +33,8 @@
  * Message numbers are decimal digits only (leading zeros allowed), value
  * 1..4294967295; TOP's line count may also be 0.
  *
- * The stuffer turns a stored message (bare LF or CRLF line ends, any bytes)
- * into the body of a multi-line response: CRLF line ends, a '.' doubled at
- * the start of every line, and the ".\r\n" terminator (RFC 1939 section 3).
- * It works incrementally, so a message can be sent chunk by chunk as it is
- * read from disk, and in TOP mode it stops after the headers, the blank line
- * and n body lines (RFC 1939 section 7).
+ * The byte-stuffer of multi-line responses (RETR, TOP) is mail/dotstuff.h,
+ * shared with the SMTP client.
  */
 #ifndef OP_POP3_PARSE_H
 #define OP_POP3_PARSE_H
@@ -47,8 +42,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "base/buf.h"
 
 #define POP3_MAX_KEYWORD 4           /* RFC 2449 section 3 */
 #define POP3_MAX_ARG 40              /* RFC 2449 section 3 */
@@ -97,34 +90,5 @@ const char *pop3_parse_strerror(int code);
 
 /* The upper-case name of a verb ("RETR"), "?" for POP3_UNKNOWN. */
 const char *pop3_verb_name(enum pop3_verb verb);
-
-/* ---- multi-line response body ------------------------------------------ */
-
-struct pop3_stuffer {
-    int state;               /* POP3_STUFF_* flags, private to parse.c */
-    uint32_t body_left;      /* TOP: body lines still to send */
-};
-
-/* Whole-message mode (RETR). */
-void pop3_stuff_init(struct pop3_stuffer *s);
-/* TOP mode: headers, the blank line, then at most body_lines body lines. */
-void pop3_stuff_init_top(struct pop3_stuffer *s, uint32_t body_lines);
-
-/* Append src (len bytes of the stored message, bare LF or CRLF line ends) to
- * out: bare LF becomes CRLF, a '.' at the start of a line is doubled, a CR
- * not followed by LF is passed through unchanged. Chunk boundaries may fall
- * anywhere (also between CR and LF). In TOP mode the bytes past the last
- * line to send are ignored. Returns 0 or -ENOMEM (out may then hold part of
- * the chunk; the response is unusable). */
-int pop3_stuff(struct pop3_stuffer *s, struct buf *out, const char *src, size_t len);
-
-/* True once everything that should be sent has been appended (TOP mode
- * after the last body line), so the caller can stop reading the file.
- * Always false in whole-message mode: only the end of the file ends it. */
-bool pop3_stuff_done(const struct pop3_stuffer *s);
-
-/* Finish: a CRLF if the message did not end with a line end, then ".\r\n".
- * 0 or -ENOMEM. */
-int pop3_stuff_end(struct pop3_stuffer *s, struct buf *out);
 
 #endif

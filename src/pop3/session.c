@@ -33,6 +33,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "mail/dotstuff.h"
 #include "mail/maildir.h"
 #include "mail/mindex.h"
 #include "mail/mstore.h"
@@ -71,7 +72,7 @@ struct session {
 
     /* a RETR or TOP being streamed */
     int fd;
-    struct pop3_stuffer stuffer;
+    struct dotstuff stuffer;
     char *rdbuf;                      /* a chunk read on the pool (disk reads) */
     ssize_t rdlen;                    /* its length, or -errno */
     bool reading;                     /* a pool read is in flight */
@@ -620,13 +621,13 @@ static void stream_more(struct session *s)
             conn_close(s->c);
             return;
         }
-        if (n > 0 && pop3_stuff(&s->stuffer, o, data, (size_t)n) < 0) {
+        if (n > 0 && dotstuff_buf(&s->stuffer, o, data, (size_t)n) < 0) {
             end_stream(s);
             conn_close(s->c);
             return;
         }
-        if (n == 0 || pop3_stuff_done(&s->stuffer)) {
-            pop3_stuff_end(&s->stuffer, o);
+        if (n == 0 || dotstuff_done(&s->stuffer)) {
+            dotstuff_end_buf(&s->stuffer, o);
             end_stream(s);
             conn_flush_later(s->c);
             conn_resume(s->c);
@@ -668,10 +669,10 @@ static void begin_stream(struct session *s, struct mindex_msg *m, uint32_t num, 
         return;
     }
     if (top) {
-        pop3_stuff_init_top(&s->stuffer, lines);
+        dotstuff_init_top(&s->stuffer, lines);
         reply(s, "+OK Top of message follows");
     } else {
-        pop3_stuff_init(&s->stuffer);
+        dotstuff_init(&s->stuffer);
         reply(s, "+OK %llu octets", (unsigned long long)m->size);
     }
     stream_more(s);

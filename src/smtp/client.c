@@ -19,6 +19,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "mail/dotstuff.h"
 
 /* Diagnostics are cut to fit, on purpose. */
 static void __attribute__((format(printf, 3, 4))) diagf(char *out, size_t cap, const char *fmt, ...)
@@ -124,62 +125,6 @@ void smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ext *e)
         }
         p = *end ? end : NULL;
     }
-}
-
-/* ---- stuffing ------------------------------------------------------------ */
-
-enum { STUFF_BOL = 1, STUFF_CR = 2 };
-
-void smtp_stuff_init(struct smtp_stuffer *s) { s->state = STUFF_BOL; }
-
-size_t smtp_stuff(struct smtp_stuffer *s, const char *in, size_t n, char *out)
-{
-    size_t o = 0;
-    int st = s->state;
-    for (size_t i = 0; i < n; i++) {
-        char c = in[i];
-        if (st & STUFF_CR) {
-            st &= ~STUFF_CR;
-            out[o++] = '\r';
-            if (c == '\n') {
-                out[o++] = '\n';
-                st = STUFF_BOL;
-                continue;
-            }
-            st &= ~STUFF_BOL;           /* a bare CR passes; the line goes on */
-        }
-        if (c == '\r') {
-            st |= STUFF_CR;
-            continue;
-        }
-        if (c == '\n') {                /* bare LF: the line ends in CRLF */
-            out[o++] = '\r';
-            out[o++] = '\n';
-            st = STUFF_BOL;
-            continue;
-        }
-        if ((st & STUFF_BOL) && c == '.')
-            out[o++] = '.';             /* RFC 5321 section 4.5.2 */
-        out[o++] = c;
-        st &= ~STUFF_BOL;
-    }
-    s->state = st;
-    return o;
-}
-
-size_t smtp_stuff_end(struct smtp_stuffer *s, char *out)
-{
-    size_t o = 0;
-    if (s->state & STUFF_CR) {
-        out[o++] = '\r';
-        out[o++] = '\n';
-    } else if (!(s->state & STUFF_BOL)) {
-        out[o++] = '\r';
-        out[o++] = '\n';
-    }
-    memcpy(out + o, ".\r\n", 3);
-    s->state = STUFF_BOL;
-    return o + 3;
 }
 
 int smtp_xtext(const char *s, char *out, size_t cap)
@@ -667,14 +612,14 @@ static int build_rcpt(struct smtp_client *c, const struct smtp_rcpt *rc, struct 
 static int send_body(struct smtp_client *c, const struct smtp_message *m)
 {
     enum { CHUNK = 65536 };
-    char *in = malloc(CHUNK), *out = malloc(2 * CHUNK + 8);
+    char *in = malloc(CHUNK), *out = malloc(DOTSTUFF_ROOM(CHUNK) + DOTSTUFF_END_ROOM);
     int e = 0;
     if (!in || !out) {
         e = -ENOMEM;
         goto out;
     }
-    struct smtp_stuffer st;
-    smtp_stuff_init(&st);
+    struct dotstuff st;
+    dotstuff_init(&st);
     uint64_t off = 0;
     while (off < m->len) {
         size_t want = m->len - off < CHUNK ? (size_t)(m->len - off) : CHUNK;
@@ -686,11 +631,11 @@ static int send_body(struct smtp_client *c, const struct smtp_message *m)
             goto out;
         }
         off += (uint64_t)got;
-        size_t n = smtp_stuff(&st, in, (size_t)got, out);
+        size_t n = dotstuff(&st, in, (size_t)got, out);
         if ((e = io_write(c, out, n, c->t.data_block_ms)) < 0)
             goto out;
     }
-    size_t n = smtp_stuff_end(&st, out);
+    size_t n = dotstuff_end(&st, out);
     e = io_write(c, out, n, c->t.data_block_ms);
 out:
     free(in);
@@ -822,6 +767,15 @@ int smtp_client_send(struct smtp_client *c, const struct smtp_message *m, struct
     if (e < 0)
         c->broken = true;
     return e;
+}
+
+int smtp_client_reset(struct smtp_client *c)
+{
+    struct smtp_reply r;
+    int e = cmd(c, "RSET\r\n", &r, c->t.command_ms);
+    if (e < 0)
+        c->broken = true;
+    return e < 0 ? e : r.code / 100 == 2 ? 0 : -EPROTO;
 }
 
 void smtp_client_close(struct smtp_client *c)

@@ -4,8 +4,9 @@
  *
  * Three parts:
  *   - pure helpers, unit-tested and fuzzed: the reply parser (RFC 5321
- *     section 4.2, multiline replies), the EHLO keyword reader, the
- *     dot-stuffer (section 4.5.2) and the xtext encoder (RFC 3461 section 4);
+ *     section 4.2, multiline replies), the EHLO keyword reader and the
+ *     xtext encoder (RFC 3461 section 4); the message is dot-stuffed
+ *     (section 4.5.2) by mail/dotstuff.h, the stuffer POP3 uses too;
  *   - a blocking connection: connect, greeting, EHLO (HELO when EHLO gets a
  *     5xx), STARTTLS when offered, then EHLO again (RFC 3207 section 4.2);
  *   - one transaction on it: MAIL, the RCPTs, DATA and the message streamed
@@ -101,23 +102,7 @@ struct smtp_ext {
 /* Read the keywords of an EHLO reply (case-insensitive). Pure. */
 void smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ext *e);
 
-/* ---- the message on the wire (RFC 5321 section 4.5.2) ------------------ */
-
-struct smtp_stuffer {
-    int state;                      /* private */
-};
-
-void smtp_stuff_init(struct smtp_stuffer *s);
-/* Append in[0 .. n) of a stored message (CRLF or bare LF line ends) to out
- * in wire form: bare LF becomes CRLF, a '.' starting a line is doubled, a
- * CR not followed by LF passes unchanged. Chunk boundaries may fall
- * anywhere. out must have room for 2 * n + 1 octets; returns the octets
- * written. Pure. */
-size_t smtp_stuff(struct smtp_stuffer *s, const char *in, size_t n, char *out);
-/* The end: CRLF if the message did not end with one (a final bare CR
- * becomes that CRLF), then ".\r\n". out
- * must have room for 6 octets; returns the octets written. */
-size_t smtp_stuff_end(struct smtp_stuffer *s, char *out);
+/* ---- ESMTP parameters ---------------------------------------------------- */
 
 /* xtext (RFC 3461 section 4) of s into out[0 .. cap): '+', '=', and
  * octets outside '!' .. '~' as "+HH". 0, or -ENOSPC. Pure. */
@@ -206,6 +191,11 @@ struct smtp_message {
  */
 int smtp_client_send(struct smtp_client *c, const struct smtp_message *m, struct smtp_rcpt *rcpts,
                      size_t n);
+
+/* Before another transaction on a connection kept from an earlier one:
+ * RSET (RFC 5321 section 4.1.1.5), which also tells whether the server is
+ * still there. 0 when it answered 2xx; else negative (close it). */
+int smtp_client_reset(struct smtp_client *c);
 
 /* QUIT (waiting briefly for its reply) and close; NULL is fine. */
 void smtp_client_close(struct smtp_client *c);

@@ -14,7 +14,10 @@
  *      that answered leaves its 2xx and 5xx recipients decided and sends
  *      the 4xx ones on to the next host;
  *   4. each outcome to queue_rcpt_result(), the last diagnostic kept for
- *      those still pending, then queue_release().
+ *      those still pending, then queue_release() (and, when the shutdown
+ *      cut the attempt, uncount_attempt()).
+ * A connection may be kept for the runner's next message (see "a
+ * connection kept" below).
  * Every attempt is logged: message ID, recipient, host, address, reply.
  */
 #include "smtp/delivery.h"
@@ -38,12 +41,16 @@
 #include "base/util.h"
 #include "dns/consts.h"
 #include "dns/wire.h"
+#include "mail/qstore.h"
 #include "mail/queue.h"
 #include "smtp/client.h"
 #include "smtp/mx.h"
+#include "smtp/server.h"
 
 #define RUNNERS_MAX 64
 #define TXN_RCPTS 100      /* recipients per transaction */
+#define KEEP_MSGS 20       /* messages one kept connection carries at most */
+#define KEEP_SECONDS 300   /* and for at most this long */
 
 /* Diagnostics are cut to fit, on purpose. */
 static void __attribute__((format(printf, 3, 4))) diagf(char *out, size_t cap, const char *fmt, ...)
@@ -188,6 +195,82 @@ static size_t pending(const struct outcome *oc, size_t n)
     return k;
 }
 
+/* ---- a connection kept for the next message --------------------------------
+ *
+ * RFC 5321 section 3.3 lets one session carry several transactions. After a
+ * message, a runner keeps its connection while it has more due messages to
+ * take: the next one for the same host and address goes out on it (after
+ * an RSET that also tells whether the server is still there), which saves
+ * the connection, the greeting, EHLO and the TLS handshake. Each runner
+ * keeps at most one, for at most KEEP_MSGS messages and KEEP_SECONDS, and
+ * closes it as soon as nothing is due. */
+struct kept {
+    struct smtp_client *c;
+    char host[DNS_NAME_MAXTEXT];
+    struct sockaddr_storage addr;
+    unsigned msgs;              /* messages it has carried */
+    time_t opened;
+};
+
+static _Thread_local struct kept t_kept;
+
+static void kept_close(void)
+{
+    smtp_client_close(t_kept.c);
+    memset(&t_kept, 0, sizeof t_kept);
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET)
+        return memcmp(a, b, sizeof(struct sockaddr_in)) == 0;
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+}
+
+/* The kept connection when it leads to host at ss and still answers; it is
+ * then no longer kept (the caller owns it). Else NULL; one to another host
+ * stays kept (a preferred host may be tried and found down first). */
+static struct smtp_client *kept_take(struct queue_msg *m, const char *host,
+                                     const struct sockaddr_storage *ss, const char *where,
+                                     unsigned *msgs, time_t *opened)
+{
+    if (!t_kept.c)
+        return NULL;
+    if (strcasecmp(t_kept.host, host) != 0 || !same_addr(&t_kept.addr, ss))
+        return NULL;
+    struct smtp_client *c = t_kept.c;
+    *msgs = t_kept.msgs;
+    *opened = t_kept.opened;
+    t_kept.c = NULL;
+    if (smtp_client_reset(c) < 0) {
+        log_info("delivery %s: %s: the kept connection is gone; connecting again", m->id, where);
+        smtp_client_close(c);
+        return NULL;
+    }
+    log_info("delivery %s: %s: connection reused (message %u on it)", m->id, where, *msgs + 1);
+    return c;
+}
+
+/* After a message: keep c for the next one, or close it. */
+static void kept_put(struct smtp_client *c, bool usable, const char *host,
+                     const struct sockaddr_storage *ss, unsigned msgs, time_t opened)
+{
+    kept_close();
+    if (!usable || msgs >= KEEP_MSGS || time(NULL) - opened >= KEEP_SECONDS || stopping_now()) {
+        smtp_client_close(c);
+        return;
+    }
+    t_kept.c = c;
+    str_copy(t_kept.host, sizeof t_kept.host, host);
+    t_kept.addr = *ss;
+    t_kept.msgs = msgs;
+    t_kept.opened = opened;
+}
+
 /* One connection to one address of host: returns true when the server
  * answered (its 4xx recipients go on to the next host), false when the
  * connection failed (try the next address). *cancelled on shutdown. */
@@ -199,12 +282,15 @@ static bool try_addr(struct queue_msg *m, const char *host, const struct sockadd
     diagf(where, sizeof where, "%s[%s]", host, ip);
     struct smtp_client_opts o = {.helo = g.hostname, .peer_name = host,
                                  .cancel_fd = g.cancel_fd, .t = g.t};
-    struct smtp_client *c;
-    int code;
+    unsigned msgs = 0;
+    time_t opened = time(NULL);
+    struct smtp_client *c = kept_take(m, host, ss, where, &msgs, &opened);
+    int code = 0;
     char diag[SMTP_DIAG_MAX];
     socklen_t sl = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-    enum smtp_open_result r = smtp_client_open(&c, (const struct sockaddr *)ss, sl, &o, &code,
-                                               diag, sizeof diag);
+    enum smtp_open_result r = c ? SMTP_OPEN_OK
+                                : smtp_client_open(&c, (const struct sockaddr *)ss, sl, &o, &code,
+                                                   diag, sizeof diag);
     if (r == SMTP_OPEN_TLS_FAILED) {
         log_warn("delivery %s: %s: %s; connecting again without TLS", m->id, where, diag);
         o.no_starttls = true;
@@ -219,10 +305,11 @@ static bool try_addr(struct queue_msg *m, const char *host, const struct sockadd
         return false;
     }
     const char *tls = smtp_client_tls(c);
-    if (tls[0])
+    /* (A kept connection said so when it was opened.) */
+    if (msgs == 0 && tls[0])
         log_info("delivery %s: %s: TLS %s (certificate not verified: opportunistic)", m->id,
                  where, tls);
-    else
+    else if (msgs == 0)
         log_info("delivery %s: %s: plaintext (%s)", m->id, where,
                  smtp_client_ext(c)->flags & SMTP_EXT_STARTTLS ? "STARTTLS failed"
                                                                : "no STARTTLS offered");
@@ -293,12 +380,19 @@ static bool try_addr(struct queue_msg *m, const char *host, const struct sockadd
     free(offered);
     free(rc);
     free(map);
-    smtp_client_close(c);
+    kept_put(c, e == 0 && !*cancelled, host, ss, msgs + 1, opened);
     return true;
 }
 
+/* The loop guard asks at every attempt, with the settings and accounts of
+ * the moment (a domain made local by a reload or a new account is seen at
+ * once); the list given at start serves only when the SMTP service cannot
+ * say. */
 static bool is_local(const char *domain)
 {
+    int r = smtp_domain_local(domain);
+    if (r >= 0)
+        return r == 1;
     for (size_t i = 0; i < g.nlocal; i++)
         if (strcasecmp(g.local[i], domain) == 0)
             return true;
@@ -434,14 +528,15 @@ static const char *domain_of(const char *addr)
     return at ? at + 1 : "";
 }
 
-static void deliver_msg(struct queue_msg *m)
+/* One attempt; true when the server's shutdown cut it. */
+static bool deliver_msg(struct queue_msg *m)
 {
     struct outcome *oc = calloc(m->nrcpts ? m->nrcpts : 1, sizeof *oc);
     bool *seen = calloc(m->nrcpts ? m->nrcpts : 1, sizeof *seen);
     if (!oc || !seen) {
         free(oc);
         free(seen);
-        return;
+        return false;
     }
     bool cancelled = false;
     for (size_t i = 0; i < m->nrcpts && !cancelled; i++) {
@@ -459,7 +554,9 @@ static void deliver_msg(struct queue_msg *m)
         }
         deliver_domain(m, dom, oc, n, &cancelled);
         for (size_t k = 0; k < n; k++) {
-            if (cancelled && !oc[k].done && !oc[k].diag[0])
+            /* A recipient the shutdown left undecided keeps what the last
+             * whole attempt recorded. */
+            if (cancelled && !oc[k].done)
                 continue;
             queue_rcpt_result(m, oc[k].idx, oc[k].st, oc[k].diag,
                               oc[k].mta[0] ? oc[k].mta : NULL);
@@ -472,6 +569,33 @@ static void deliver_msg(struct queue_msg *m)
     }
     free(oc);
     free(seen);
+    return cancelled;
+}
+
+/* An attempt cut by the shutdown is not an attempt: queue_release() has
+ * counted it and set the next one after a retry interval, so the entry is
+ * put back as it was (the count) and due at once (the next start). What
+ * the cut attempt settled (recipients delivered or refused before the
+ * cut) stays recorded: it must not be done twice. */
+static void uncount_attempt(const char *id)
+{
+    int fd = qstore_lock(g.datadir, id);
+    if (fd < 0)
+        return;                 /* gone (done, deleted) or taken by another process */
+    struct qentry e;
+    if (qstore_read(g.datadir, id, &e) == 0) {
+        if (e.attempts > 0)
+            e.attempts--;
+        e.next_attempt = (int64_t)time(NULL);
+        int r = qstore_write(g.datadir, id, &e);
+        if (r < 0)
+            log_warn("delivery %s: the attempt cut by the shutdown stays counted: %s", id,
+                     op_strerror(r));
+        else
+            log_info("delivery %s: attempt cut by the shutdown: not counted", id);
+        qentry_free(&e);
+    }
+    close(fd);
 }
 
 /* ---- runners ----------------------------------------------------------------- */
@@ -485,22 +609,29 @@ static void *runner(void *arg)
         bool stop = g.stopping;
         seen = g.kicks;
         pthread_mutex_unlock(&g.mu);
-        if (stop)
+        if (stop) {
+            kept_close();
             break;
+        }
         struct queue_msg *m = NULL;
         unsigned wait_s = 1;
         int r = queue_claim(time(NULL), &m, &wait_s);
         if (r == 1) {
             log_info("delivery %s: attempt %u, from <%s>, %zu recipient(s)", m->id,
                      m->attempts + 1, m->sender, m->nrcpts);
-            deliver_msg(m);
+            bool cut = deliver_msg(m);
             char id[QUEUE_ID_MAX];
             str_copy(id, sizeof id, m->id);
             int e = queue_release(m, time(NULL));
             if (e < 0)
                 log_err("delivery %s: recording the outcome: %s", id, op_strerror(e));
+            else if (cut)
+                uncount_attempt(id);
             continue;
         }
+        /* Nothing more to take now: a kept connection is not held open
+         * while waiting. */
+        kept_close();
         if (r < 0)
             log_err("delivery: reading the queue: %s", op_strerror(r));
         /* Look again within a second (a flush from `outpost queue` is

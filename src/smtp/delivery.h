@@ -6,8 +6,11 @@
  * configured recursive resolvers, and hand the
  * message over with the SMTP client (smtp/client.h): EHLO, STARTTLS when
  * offered, PIPELINING when offered, one connection per host carrying all
- * of that host's recipients. Outcomes go back to the queue, which retries
- * and bounces.
+ * of that host's recipients, and kept for the next due messages to the
+ * same host (a bounded number). Outcomes go back to the queue, which
+ * retries and bounces. An attempt cut by delivery_stop() is not counted.
+ * Local domains (the loop guard) are those the SMTP service's current
+ * settings and accounts say (smtp/server.h), at every attempt.
  *
  * The runners block (DNS, connect, TLS, the SMTP dialogue) with every wait
  * bounded by a timeout (RFC 5321 section 4.5.3.2); they are their own
@@ -33,7 +36,8 @@ struct delivery_config {
      * dialogue (else RFC 5321 section 4.5.3.2's minutes), so tests of a
      * server that hangs take seconds. */
     unsigned smtp_timeout_ms;
-    /* Local domains: mail for them never leaves (a loop guard). */
+    /* Local domains: mail for them never leaves (a loop guard). Used only
+     * when the SMTP service has no settings (smtp_domain_local()). */
     const char *const *local_domains;
     size_t nlocal_domains;
 };

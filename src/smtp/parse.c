@@ -447,10 +447,16 @@ static int param(const char *k, size_t kl, const char *v, size_t vl, bool has_v,
         bit = P_AUTH;
         if (!has_v)
             return SMTP_PARSE_PARAM_VALUE;
-        if (vl == 2 && v[0] == '<' && v[1] == '>')
+        if (vl == 2 && v[0] == '<' && v[1] == '>') {
             o->auth[0] = '\0';
-        else if (smtp_xtext_decode(v, vl, o->auth, sizeof o->auth) <= 0)
-            return SMTP_PARSE_PARAM_VALUE;
+        } else {
+            /* The decoded value is a mailbox (RFC 4954 section 5: "AUTH="
+             * xtext of an addr-spec); anything else is malformed. */
+            bool utf8;
+            int n = smtp_xtext_decode(v, vl, o->auth, sizeof o->auth);
+            if (n <= 0 || !smtp_mailbox_valid(o->auth, (size_t)n, &utf8))
+                return SMTP_PARSE_PARAM_VALUE;
+        }
         o->has_auth = true;
     } else if (rcpt && kw_is(k, kl, "NOTIFY")) {
         bit = P_NOTIFY;

@@ -10,6 +10,7 @@
  * or the domain of an existing account. Address literals are never local.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "auth/login.h"
 #include "base/err.h"
 #include "base/util.h"
+#include "smtp/server.h"
 #include "smtp/session.h"
 
 struct domain_scan {
@@ -49,6 +51,26 @@ static int domain_is_local(const struct smtp_live *l, struct accounts *acc, cons
     if (r < 0)
         return r;
     return d.found;
+}
+
+int smtp_domain_local(const char *domain)
+{
+    struct smtp_live *l = smtp_live_get();
+    if (!l)
+        return -ENOENT;
+    char dom[256];
+    size_t dl = strlen(domain);
+    int r = 0;
+    if (dl == 0 || dl >= sizeof dom || domain[0] == '[')
+        goto out;                           /* address literals are never local */
+    for (size_t i = 0; i <= dl; i++)
+        dom[i] = (char)tolower((unsigned char)domain[i]);
+    struct accounts *acc = auth_thread_accounts(l->datadir, &r);
+    if (acc)
+        r = domain_is_local(l, acc, dom);
+out:
+    smtp_live_put(l);
+    return r;
 }
 
 static const char *map_find(const struct smtp_map *m, size_t n, const char *key)
@@ -117,6 +139,30 @@ static int resolve(const struct smtp_live *l, const char *addr, char out[ADDRESS
         return SMTP_RCPT_LOCAL;
     }
     return SMTP_RCPT_UNKNOWN;
+}
+
+/* ---- the sender check -------------------------------------------------- */
+
+int smtp_sender_quick(const struct smtp_live *l, const char *user, const char *addr)
+{
+    char norm[ADDRESS_MAX], target[ADDRESS_MAX];
+    if (address_normalize(addr, norm, sizeof norm) == 0 && strcmp(norm, user) == 0)
+        return 1;
+    if (smtp_rcpt_cached(l, addr, target))
+        return strcmp(target, user) == 0;
+    return -1;
+}
+
+int smtp_sender_owned(const struct smtp_live *l, const char *user, const char *addr)
+{
+    int q = smtp_sender_quick(l, user, addr);
+    if (q >= 0)
+        return q;
+    char target[ADDRESS_MAX];
+    int r = smtp_rcpt_resolve(l, addr, target);
+    if (r < 0)
+        return r;
+    return r == SMTP_RCPT_LOCAL && strcmp(target, user) == 0;
 }
 
 /* ---- a short memory of local recipients ----------------------------------

@@ -144,6 +144,7 @@ static int build(const struct smtp_config *cfg, struct smtp_live **out, char *er
     l->plaintext = cfg->plaintext;
     l->max_message_size = cfg->max_message_size;
     l->max_recipients = cfg->max_recipients ? cfg->max_recipients : 100;
+    l->sender_check = cfg->sender_login_check;
     l->idle_ms = cfg->idle_ms;
     l->data_ms = cfg->data_ms;
     l->on_queued = cfg->on_queued;

@@ -32,6 +32,7 @@ struct smtp_config {
     enum plaintext_policy plaintext;
     uint64_t max_message_size;
     unsigned max_recipients;        /* per message; 452 beyond (RFC 5321 4.5.3.1.8) */
+    bool sender_login_check;        /* an authenticated user sends only from own addresses */
     unsigned idle_ms;               /* waiting for a command (RFC 5321 4.5.3.2.7: 5 min) */
     unsigned command_ms;            /* a started command line must end within this */
     unsigned data_ms;               /* between two reads of message data (4.5.3.2.5: 3 min) */
@@ -55,6 +56,13 @@ int smtp_listen(const struct cfg_addrs *mx, const struct cfg_addrs *submission,
  * or negative (a local domain without such a user, or the accounts
  * cannot be read). Any thread; it reads the accounts database. */
 int smtp_local_rcpt(void *arg, const char *addr, char account[256]);
+
+/* Whether mail for domain stays here, decided with the current settings
+ * as at RCPT time ([smtp] local_domains, or the default domain and the
+ * domains of the accounts as they are now): 1 or 0; negative when the
+ * service has no settings yet or the accounts cannot be read. Any thread;
+ * it may read the accounts database. */
+int smtp_domain_local(const char *domain);
 
 /* Free the live settings at exit. */
 void smtp_cleanup(void);

@@ -62,6 +62,7 @@ struct session {
     bool esmtp;                         /* EHLO (not HELO) */
     bool authed;
     char user[ADDRESS_MAX];             /* the authenticated (or authenticating) user */
+    char auth_id[ADDRESS_MAX];          /* the transaction's submitter (RFC 4954 5), "" = <> */
 
     /* the transaction */
     char sender[SMTP_PATH_MAX];
@@ -140,6 +141,7 @@ static void clear_transaction(struct session *s)
     s->null_sender = s->smtputf8 = s->body_8bit = s->has_envid = s->any_remote = false;
     s->ret = QUEUE_RET_DEFAULT;
     s->envid[0] = '\0';
+    s->auth_id[0] = '\0';
     free(s->rcpts);
     s->rcpts = NULL;
     s->nrcpts = s->rcap = 0;
@@ -193,6 +195,74 @@ static void cmd_helo(struct session *s, struct smtp_cmd *cmd)
 
 /* ---- MAIL --------------------------------------------------------------------- */
 
+/* The MAIL command passed every check: the transaction starts. */
+static void accept_mail(struct session *s, const struct smtp_cmd *cmd)
+{
+    str_copy(s->sender, sizeof s->sender, cmd->path);
+    s->null_sender = cmd->null_path;
+    s->smtputf8 = cmd->smtputf8;
+    s->body_8bit = cmd->body == SMTP_BODY_8BITMIME;
+    s->ret = cmd->ret == SMTP_RET_FULL ? QUEUE_RET_FULL
+             : cmd->ret == SMTP_RET_HDRS ? QUEUE_RET_HDRS : QUEUE_RET_DEFAULT;
+    s->has_envid = cmd->has_envid;
+    str_copy(s->envid, sizeof s->envid, cmd->envid);
+    /* RFC 4954 section 5: who submitted the message. An unauthenticated
+     * client's claim is not trusted: the message is treated as AUTH=<>
+     * (its value only logged). An authenticated session's message was
+     * submitted by the authenticated identity, whatever AUTH= says. */
+    if (s->authed) {
+        str_copy(s->auth_id, sizeof s->auth_id, s->user);
+    } else {
+        s->auth_id[0] = '\0';
+        if (cmd->has_auth && cmd->auth[0])
+            log_info("%s %s MAIL AUTH=<%s> from an unauthenticated client: taken as AUTH=<>",
+                     conn_tag(s->c), conn_peer(s->c), cmd->auth);
+    }
+    enter_state(s, ST_MAIL);
+    reply(s, "250 2.1.0 Ok");
+}
+
+/* The sender check of an authenticated session: the reverse-path must be
+ * one of the user's own addresses (the refusal Postfix calls
+ * reject_sender_login_mismatch). */
+static void sender_refused(struct session *s, const struct smtp_cmd *cmd)
+{
+    log_info("%s %s MAIL <%s> refused: not owned by user %s", conn_tag(s->c), conn_peer(s->c),
+             cmd->path, s->user);
+    reply(s, "553 5.7.1 <%s>: Sender address rejected: not owned by user %s", cmd->path,
+          s->user);
+}
+
+static void sender_work(void *arg)
+{
+    struct session *s = arg;
+    s->result = smtp_sender_owned(s->live, s->user, s->pending->path);
+}
+
+static void sender_done(void *arg)
+{
+    struct session *s = arg;
+    struct smtp_cmd *cmd = s->pending;
+    s->pending = NULL;
+    if (conn_is_closed(s->c)) {
+        free(cmd);
+        conn_release(s->c);
+        return;
+    }
+    if (s->result < 0) {
+        log_err("%s %s sender check failed: %s", conn_tag(s->c), conn_peer(s->c),
+                op_strerror(s->result));
+        reply(s, "451 4.3.0 Temporary failure checking the sender, try again later");
+    } else if (s->result == 1) {
+        accept_mail(s, cmd);
+    } else {
+        sender_refused(s, cmd);
+    }
+    free(cmd);
+    conn_resume(s->c);
+    conn_release(s->c);                      /* last: it may free the session */
+}
+
 static void cmd_mail(struct session *s, struct smtp_cmd *cmd)
 {
     if (auth_offered(s) && !s->authed) {
@@ -210,18 +280,31 @@ static void cmd_mail(struct session *s, struct smtp_cmd *cmd)
         reply(s, "553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter");
         return;
     }
-    str_copy(s->sender, sizeof s->sender, cmd->path);
-    s->null_sender = cmd->null_path;
-    s->smtputf8 = cmd->smtputf8;
-    s->body_8bit = cmd->body == SMTP_BODY_8BITMIME;
-    s->ret = cmd->ret == SMTP_RET_FULL ? QUEUE_RET_FULL
-             : cmd->ret == SMTP_RET_HDRS ? QUEUE_RET_HDRS : QUEUE_RET_DEFAULT;
-    s->has_envid = cmd->has_envid;
-    str_copy(s->envid, sizeof s->envid, cmd->envid);
-    /* AUTH= (RFC 4954 section 5) is accepted and not passed on: this
-     * server does not trust another's claim of who submitted. */
-    enter_state(s, ST_MAIL);
-    reply(s, "250 2.1.0 Ok");
+    /* The null reverse-path belongs to anyone: notifications and
+     * auto-replies use it (RFC 5321 section 4.5.5). */
+    int owned = !s->authed || !s->live->sender_check || cmd->null_path
+                    ? 1 : smtp_sender_quick(s->live, s->user, cmd->path);
+    if (owned == 1) {
+        accept_mail(s, cmd);
+        return;
+    }
+    if (owned == 0) {
+        sender_refused(s, cmd);
+        return;
+    }
+    /* Resolved as a recipient would be, on the pool (RFC 6409 section
+     * 6.1: the submission server may check the sender against the
+     * authenticated user). */
+    struct smtp_cmd *copy = malloc(sizeof *copy);
+    if (!copy) {
+        reply(s, "452 4.3.1 Insufficient system storage");
+        return;
+    }
+    *copy = *cmd;
+    s->pending = copy;
+    conn_pause(s->c);
+    conn_hold(s->c);
+    pool_submit(conn_loop(s->c), sender_work, sender_done, s);
 }
 
 /* ---- RCPT --------------------------------------------------------------------- */
@@ -394,8 +477,8 @@ static void queue_done(void *arg)
         return;
     }
     if (s->result == 0) {
-        log_info("%s %s %s queued: from=<%s> rcpts=%zu size=%zu%s", conn_tag(c), conn_peer(c),
-                 s->qid, s->sender, s->nrcpts, buf_len(&s->msg), s->authed ? " (authenticated)" : "");
+        log_info("%s %s %s queued: from=<%s> auth=<%s> rcpts=%zu size=%zu", conn_tag(c),
+                 conn_peer(c), s->qid, s->sender, s->auth_id, s->nrcpts, buf_len(&s->msg));
         reply(s, "250 2.0.0 Ok: queued as %s", s->qid);
         if (s->any_remote && s->live->on_queued)
             s->live->on_queued();

@@ -32,6 +32,7 @@ struct smtp_live {
     enum plaintext_policy plaintext;
     uint64_t max_message_size;
     unsigned max_recipients;
+    bool sender_check;              /* [smtp] sender_login_check */
     unsigned idle_ms, data_ms;
     void (*on_queued)(void);
 };
@@ -54,6 +55,16 @@ int smtp_rcpt_resolve(const struct smtp_live *l, const char *addr, char out[ADDR
 /* On the loop thread: true (out set) when addr was resolved as local a
  * moment ago with the same settings, so the lookup can be skipped. */
 bool smtp_rcpt_cached(const struct smtp_live *l, const char *addr, char out[ADDRESS_MAX]);
+
+/* The sender check of submission (reject_sender_login_mismatch in
+ * Postfix's words): whether the reverse-path addr belongs to the
+ * authenticated user (a normalised account address): it is the user's own
+ * address, or it resolves as a recipient would (alias, catch-all) to the
+ * user. smtp_sender_owned(), on a pool thread: 1, 0, or a negative error
+ * (accounts unreadable). smtp_sender_quick(), on the loop thread: 1 or 0
+ * when that is known without the accounts database, else -1. */
+int smtp_sender_owned(const struct smtp_live *l, const char *user, const char *addr);
+int smtp_sender_quick(const struct smtp_live *l, const char *user, const char *addr);
 
 /* Parse "key = target, ..." lists into l (server.c at configure time).
  * domains: keys are domains (catch-all), else addresses. 0 or OP_E_SYNTAX

@@ -7,7 +7,7 @@
  * Checked besides memory safety:
  *   - a normalised address is lower case, has one '@', fits ADDRESS_MAX, and
  *     normalising it again changes nothing;
- *   - the size reported for any message equals what the POP3 byte-stuffer
+ *   - the size reported for any message equals what the byte-stuffer RETR uses
  *     really sends, minus the doubled dots and the terminator, and does so
  *     whatever the chunking (the size in the file name must never lie).
  */
@@ -18,7 +18,7 @@
 #include "auth/accounts.h"
 #include "base/buf.h"
 #include "mail/maildir.h"
-#include "pop3/parse.h"
+#include "mail/dotstuff.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -43,11 +43,11 @@ static void check_address(const char *s)
 /* What RETR sends for data, with the dot-stuffing and terminator taken out. */
 static size_t sent_size(const char *data, size_t size, size_t cut)
 {
-    struct pop3_stuffer st;
+    struct dotstuff st;
     struct buf out = BUF_INIT;
-    pop3_stuff_init(&st);
-    if (pop3_stuff(&st, &out, data, cut) < 0 ||
-        pop3_stuff(&st, &out, data + cut, size - cut) < 0 || pop3_stuff_end(&st, &out) < 0)
+    dotstuff_init(&st);
+    if (dotstuff_buf(&st, &out, data, cut) < 0 ||
+        dotstuff_buf(&st, &out, data + cut, size - cut) < 0 || dotstuff_end_buf(&st, &out) < 0)
         abort();
     const char *p = buf_ptr(&out);
     size_t len = buf_len(&out);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "mail/dotstuff.h"
 #include "pop3/parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -98,19 +99,19 @@ static void check_parse(const char *line, size_t len)
 /* Stuff src in one piece, or in two cut at split; top < 0 is RETR mode. */
 static void stuff(const char *src, size_t len, size_t split, long top, struct buf *out)
 {
-    struct pop3_stuffer s;
+    struct dotstuff s;
     if (top < 0)
-        pop3_stuff_init(&s);
+        dotstuff_init(&s);
     else
-        pop3_stuff_init_top(&s, (uint32_t)top);
-    if (pop3_stuff(&s, out, src, split) < 0)
+        dotstuff_init_top(&s, (uint32_t)top);
+    if (dotstuff_buf(&s, out, src, split) < 0)
         abort();
     /* Once done (TOP), the rest must be ignored: it is fed anyway. */
-    if (pop3_stuff(&s, out, src + split, len - split) < 0)
+    if (dotstuff_buf(&s, out, src + split, len - split) < 0)
         abort();
-    if (top < 0 && pop3_stuff_done(&s))
+    if (top < 0 && dotstuff_done(&s))
         abort();
-    if (pop3_stuff_end(&s, out) < 0)
+    if (dotstuff_end_buf(&s, out) < 0)
         abort();
 }
 

@@ -7,7 +7,8 @@
  * 200-599, at least one line, a NUL-terminated text of bounded length
  * without control characters but the joining LF; each is also read as an
  * EHLO reply. Parsing the same prefix again gives the same result (the
- * parser is pure). The bytes then go through the dot-stuffer whole and in
+ * parser is pure). The bytes then go through the dot-stuffer the client
+ * sends DATA with (src/mail/dotstuff.c) whole and in
  * two chunks: both outputs are identical, stay within 2n + 6 octets, end
  * in ".\r\n", use only CRLF line ends apart from bare CRs that were in the
  * input, and no line but the last is a lone ".". Finally the input is
@@ -21,6 +22,7 @@
 
 #include "base/err.h"
 #include "dns/consts.h"
+#include "mail/dotstuff.h"
 #include "smtp/client.h"
 #include "smtp/mx.h"
 
@@ -61,17 +63,18 @@ static void check_replies(const char *p, size_t n)
 
 static size_t stuff(const char *p, size_t n, size_t cut, char *out)
 {
-    struct smtp_stuffer s;
-    smtp_stuff_init(&s);
-    size_t o = smtp_stuff(&s, p, cut, out);
-    o += smtp_stuff(&s, p + cut, n - cut, out + o);
-    o += smtp_stuff_end(&s, out + o);
+    struct dotstuff s;
+    dotstuff_init(&s);
+    size_t o = dotstuff(&s, p, cut, out);
+    o += dotstuff(&s, p + cut, n - cut, out + o);
+    o += dotstuff_end(&s, out + o);
     return o;
 }
 
 static void check_stuffer(const char *p, size_t n)
 {
-    char *a = malloc(2 * n + 8), *b = malloc(2 * n + 8);
+    char *a = malloc(DOTSTUFF_ROOM(n) + DOTSTUFF_END_ROOM);
+    char *b = malloc(DOTSTUFF_ROOM(n) + DOTSTUFF_END_ROOM);
     if (!a || !b)
         abort();
     size_t cut = n ? (unsigned char)p[0] % (n + 1) : 0;

@@ -18,10 +18,13 @@ diagnostic and goes out after `outpost queue flush`; 5xx replies, null MX
 (RFC 7505), NXDOMAIN, SIZE over the peer's limit, SMTPUTF8 and 8BITMIME the
 peer lacks: a multipart/report bounce to the sender; servers that hang or
 answer garbage and a resolver that answers SERVFAIL: temporary, the message
-stays queued and the server stays up.
+stays queued and the server stays up. An attempt cut by SIGTERM is not
+counted; the loop guard sees domains made local after start; a host reached
+over IPv6 (::1) through an AAAA record.
 """
 
 import email
+import signal
 import smtplib
 import socket
 import threading
@@ -46,6 +49,8 @@ ZONE = [
     "stuck IN MX 20 junk",
     "hang IN A 127.0.0.7",
     "junk IN A 127.0.0.8",
+    "v6 IN MX 10 mx6",           # reachable over IPv6 only
+    "mx6 IN AAAA ::1",
 ]
 
 MESSAGE = (b"From: Alice <alice@example.test>\r\n"
@@ -316,7 +321,69 @@ def test_stop_during_a_hanging_delivery(sender, peers):
     wait_for(lambda: hang.connections >= 1, what="a connection to the silent server")
     # Well within the 60 s the runner would otherwise wait.
     assert srv.stop(timeout=15) == 0
-    assert "carol@stuck.remote.test" in queue_list(srv)
+    listing = queue_list(srv)
+    assert "carol@stuck.remote.test" in listing
+    # The cut attempt is not counted and the message is due at once: the
+    # retry schedule goes on as if the attempt had not begun.
+    assert "(0 attempts)" in listing and "next attempt now" in listing, listing
+    assert "attempt cut by the shutdown: not counted" in srv.stderr_text()
+
+
+def test_cut_attempt_keeps_what_it_settled(sender, peers):
+    """A recipient delivered before the shutdown cut the attempt is recorded
+    (never sent twice); the one cut stays pending, the attempt not counted."""
+    srv = sender(extra={("queue", "smtp_timeout"): "60s"})
+    peer = peers("127.0.0.6", port=srv.peer_port)
+    hang = peers("127.0.0.7", raw="hang", port=srv.peer_port)
+    submit(srv, ["carol@remote.test", "dave@stuck.remote.test"])
+    peer.wait_messages(1)
+    wait_for(lambda: hang.connections >= 1, what="a connection to the silent server")
+    assert srv.stop(timeout=15) == 0
+    listing = queue_list(srv)
+    assert "dave@stuck.remote.test" in listing and "carol@remote.test" not in listing
+    assert "(0 attempts)" in listing, listing
+    # The next start tries dave again at once, and only dave.
+    hang.stop()
+    srv.start()
+    wait_for(lambda: "delivery %s: attempt 1," % listing.split()[0] in srv.stderr_text(),
+             what="the first counted attempt after the restart")
+    wait_for(lambda: "(1 attempt)" in queue_list(srv), what="one attempt recorded")
+    assert len(peer.messages) == 1
+    assert not bounces(srv)
+
+
+def test_loop_guard_sees_an_account_domain_added_later(sender):
+    """Mail queued for a domain that was not local, which an account added
+    while the server runs makes local: the next attempt must not send it
+    out (RFC 5321 section 5.1 would lead back here) but fail it with 5.4.6."""
+    srv = sender()
+    submit(srv, ["carol@later.test"])
+    # outpost's DNS serves no later.test: REFUSED, a temporary failure.
+    listing = wait_for(lambda: (lambda t: "REFUSED" in t and t)(queue_list(srv)),
+                       what="REFUSED in queue list")
+    assert "carol@later.test" in listing
+    srv.add_user("erin@later.test")
+    queue_flush(srv)
+    b = wait_bounce(srv)
+    text = report_text(b)
+    assert "Action: failed" in text and "5.4.6" in text
+    assert "local domain later.test" in text
+    wait_for(lambda: "later.test" not in queue_list(srv), what="an empty queue")
+
+
+def test_loop_guard_follows_local_domains_on_reload(sender):
+    """[smtp] local_domains changed by SIGHUP: the delivery runners' loop
+    guard uses the new list at the next attempt."""
+    srv = sender(extra={("smtp", "local_domains"): "example.test"})
+    submit(srv, ["carol@later.test"])
+    wait_for(lambda: "REFUSED" in queue_list(srv), what="REFUSED in queue list")
+    srv.extra[("smtp", "local_domains")] = "example.test, later.test"
+    srv.write_config()
+    srv.signal(signal.SIGHUP)
+    wait_for(lambda: "reload: done" in srv.stderr_text(), what="the reload")
+    queue_flush(srv)
+    text = report_text(wait_bounce(srv))
+    assert "5.4.6" in text and "local domain later.test" in text
 
 
 def test_dsn_parameters_passed_on(sender, peers):
@@ -443,3 +510,60 @@ def test_success_notice_relayed_for_a_server_without_dsn(sender, peers):
     assert "relayed" in text.lower()
     assert "carol@remote.test" in text and "dave@remote.test" in text
     assert "mx2.remote.test" in text        # Remote-MTA
+
+
+def have_ipv6_loopback(port):
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", port))
+        return True
+    except OSError:
+        return False
+
+
+def test_ipv6_delivery_through_an_aaaa_record(sender, peers):
+    """The only address of the MX host is ::1, found through the AAAA record
+    outpost's own DNS serves; aiosmtpd listens there and gets the message."""
+    srv = sender(start=False)
+    if not have_ipv6_loopback(srv.peer_port):
+        pytest.skip("no IPv6 loopback (::1) on this machine")
+    srv.start()
+    peer = peers("::1", port=srv.peer_port)
+    submit(srv, ["carol@v6.remote.test"])
+    [got] = peer.wait_messages(1)
+    assert got.rcpts == ["carol@v6.remote.test"]
+    assert got.session.tls
+    assert strip_trace(got.data) == MESSAGE
+    log = srv.stderr_text()
+    assert "mx6.remote.test[::1]: TLS TLSv1." in log
+    assert "<carol@v6.remote.test> via mx6.remote.test[::1]: 250" in log
+    wait_for(lambda: "v6.remote.test" not in queue_list(srv), what="an empty queue")
+
+
+@pytest.mark.parametrize("n", [4, 22])
+def test_one_connection_carries_several_queued_messages(sender, peers, n):
+    """Messages queued for the same host go out on one connection, one
+    transaction after another (RFC 5321 section 3.3), counted by the
+    connections aiosmtpd sees; a connection carries at most 20."""
+    srv = sender(extra={("queue", "runners"): "1"})
+    peer = peers("127.0.0.6", port=srv.peer_port,
+                 replies={("MAIL", None): "451 4.3.0 not now"})
+    msgs = [MESSAGE.replace(b"outgoing.1@", b"outgoing.%d@" % k) for k in range(n)]
+    for m in msgs:
+        submit(srv, ["carol@remote.test"], msg=m)
+    wait_for(lambda: queue_list(srv).count("451 4.3.0 not now") >= n,
+             what="the messages waiting after 451")
+    # All due at once: flushed while the server is stopped (a flush of a
+    # running server reaches the runner message by message).
+    assert srv.stop() == 0
+    queue_flush(srv)
+    peer.set_replies({})
+    before = len(peer.sessions)
+    srv.start()
+    got = peer.wait_messages(n)
+    wait_for(lambda: "remote.test" not in queue_list(srv), what="an empty queue")
+    assert len(peer.sessions) - before == (n + 19) // 20
+    assert sorted(strip_trace(g.data) for g in got) == sorted(msgs)
+    log = srv.stderr_text()
+    assert "connection reused (message %d on it)" % min(n, 20) in log
+    assert "connection reused (message 21 on it)" not in log

@@ -1,4 +1,5 @@
-/* The SMTP client's pure parts: reply parser, EHLO keywords, dot-stuffer, xtext. */
+/* The SMTP client's pure parts: reply parser, EHLO keywords, xtext (its
+ * dot-stuffer is mail/dotstuff.c: test_dotstuff.c). */
 #include <errno.h>
 
 #include "base/err.h"
@@ -110,38 +111,6 @@ TEST(smtp_ehlo_keywords)
     REQUIRE(parse("250 mx.example\r\n", &r) > 0);
     smtp_ehlo_parse(&r, &e);
     CHECK_INT(e.flags, 0);
-}
-
-static const char *stuff_all(const char *in, size_t chunk, char *out)
-{
-    struct smtp_stuffer s;
-    smtp_stuff_init(&s);
-    size_t n = strlen(in), o = 0;
-    for (size_t i = 0; i < n; i += chunk)
-        o += smtp_stuff(&s, in + i, n - i < chunk ? n - i : chunk, out + o);
-    o += smtp_stuff_end(&s, out + o);
-    out[o] = '\0';
-    return out;
-}
-
-TEST(smtp_stuffer)
-{
-    static const struct { const char *in, *out; } cases[] = {
-        {"", ".\r\n"},
-        {"a", "a\r\n.\r\n"},
-        {"a\r\n", "a\r\n.\r\n"},
-        {"a\n", "a\r\n.\r\n"},
-        {".\r\n", "..\r\n.\r\n"},
-        {"a\n.b\n..c\r\n.", "a\r\n..b\r\n...c\r\n..\r\n.\r\n"},
-        {"x.y\r\n", "x.y\r\n.\r\n"},
-        {"a\rb\r\n", "a\rb\r\n.\r\n"},          /* bare CR passes */
-        {"a\r", "a\r\n.\r\n"},                /* a final CR ends the last line */
-        {"\r.x\n", "\r.x\r\n.\r\n"},            /* after a bare CR, not a line start */
-    };
-    char out[256];
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        for (size_t chunk = 1; chunk <= 4; chunk++)
-            CHECK_STR(stuff_all(cases[i].in, chunk, out), cases[i].out);
 }
 
 TEST(smtp_xtext)

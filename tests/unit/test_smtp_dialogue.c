@@ -22,6 +22,7 @@ struct script {
     const char *data;
     const char *end;            /* reply to the final dot; NULL: close instead */
     bool close_after_rcpt;
+    bool close_after_end;       /* leave once the first message is taken */
     /* filled in */
     int lfd;
     struct sockaddr_in addr;
@@ -76,6 +77,8 @@ static void *serve(void *arg)
                 if (!s->end)
                     break;
                 say(fd, s->end);
+                if (s->close_after_end)
+                    break;
             }
             continue;
         }
@@ -300,4 +303,43 @@ TEST(smtp_dialogue_whole_transaction_stuffed)
     CHECK(strstr(s.got, "MAIL FROM:<a@x.test> SIZE=18 BODY=8BITMIME\r\n"
                         "RCPT TO:<b@y.test>\r\nDATA\r\n"
                         "Subject: x\r\n\r\n..body\r\n.\r\nQUIT\r\n") != NULL);
+}
+
+/* RFC 5321 section 3.3: a kept connection carries the next message after
+ * an RSET; a server that has gone makes the RSET fail. */
+TEST(smtp_dialogue_second_message_after_reset)
+{
+    for (int gone = 0; gone <= 1; gone++) {
+        struct script s = {.greeting = "220 hi\r\n", .ehlo = "250-peer\r\n250 PIPELINING\r\n",
+                           .mail = "250 ok\r\n", .rcpt = {"250 ok\r\n", "250 ok\r\n"},
+                           .data = "354 go\r\n", .end = "250 2.0.0 queued\r\n",
+                           .close_after_end = gone};
+        start(&s);
+        struct smtp_client_opts o = opts(2000, -1);
+        struct smtp_client *c;
+        int code;
+        char diag[200];
+        REQUIRE(smtp_client_open(&c, (struct sockaddr *)&s.addr, sizeof s.addr, &o, &code, diag,
+                                 sizeof diag) == SMTP_OPEN_OK);
+        uint64_t len;
+        int fd = message_fd(&len);
+        struct smtp_message m = {.sender = "a@x.test", .fd = fd, .len = len};
+        struct smtp_rcpt rc[1] = {{.addr = "b@y.test", .orcpt = ""}};
+        CHECK_INT(smtp_client_send(c, &m, rc, 1), 0);
+        CHECK_INT(rc[0].code, 250);
+        if (gone) {
+            CHECK(smtp_client_reset(c) < 0);
+        } else {
+            REQUIRE(smtp_client_reset(c) == 0);
+            struct smtp_rcpt rc2[1] = {{.addr = "c@y.test", .orcpt = ""}};
+            CHECK_INT(smtp_client_send(c, &m, rc2, 1), 0);
+            CHECK_INT(rc2[0].code, 250);
+        }
+        smtp_client_close(c);
+        close(fd);
+        finish(&s);
+        if (!gone)
+            CHECK(strstr(s.got, "..body\r\n.\r\nRSET\r\nMAIL FROM:<a@x.test>\r\n"
+                                "RCPT TO:<c@y.test>\r\nDATA\r\n") != NULL);
+    }
 }

@@ -159,6 +159,17 @@ TEST(smtp_parse_mail_params)
     CHECK_STR(c.auth, "");
     CHECK_INT(parse("MAIL FROM:<a@b.example> AUTH=e+3Dmc2@example.com", &c), 0);
     CHECK_STR(c.auth, "e=mc2@example.com");
+    /* RFC 4954 section 5: xtext of a mailbox, or <> */
+    CHECK_INT(parse("MAIL FROM:<a@b.example> AUTH=a+2Bb@example.com", &c), 0);
+    CHECK_STR(c.auth, "a+b@example.com");
+    CHECK_INT(parse("MAIL FROM:<a@b.example> AUTH=a+2bb@example.com", &c), SMTP_PARSE_PARAM_VALUE);
+    CHECK_INT(parse("MAIL FROM:<a@b.example> AUTH=a+4@example.com", &c), SMTP_PARSE_PARAM_VALUE);
+    CHECK_INT(parse("MAIL FROM:<a@b.example> AUTH=a+00b@example.com", &c), SMTP_PARSE_PARAM_VALUE);
+    CHECK_INT(parse("MAIL FROM:<a@b.example> AUTH=", &c), SMTP_PARSE_PARAM_VALUE);
+    CHECK_INT(parse("MAIL FROM:<a@b.example> AUTH", &c), SMTP_PARSE_PARAM_VALUE);
+    CHECK_INT(parse("MAIL FROM:<a@b.example> AUTH=<a@b.example>", &c), SMTP_PARSE_PARAM_VALUE);
+    CHECK_INT(parse("MAIL FROM:<a@b.example> AUTH=not-a-mailbox", &c), SMTP_PARSE_PARAM_VALUE);
+    CHECK_INT(parse("MAIL FROM:<a@b.example> AUTH=<> AUTH=<>", &c), SMTP_PARSE_PARAM_VALUE);
     CHECK_INT(parse("MAIL FROM:<a@b.example> ENVID=a+zz", &c), SMTP_PARSE_PARAM_VALUE);
     CHECK_INT(parse("MAIL FROM:<a@b.example> ENVID=", &c), SMTP_PARSE_PARAM_VALUE);
     CHECK_INT(parse("MAIL FROM:<a@b.example>SIZE=1", &c), SMTP_PARSE_PATH);

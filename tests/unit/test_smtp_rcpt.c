@@ -6,6 +6,7 @@
 
 #include "auth/accounts.h"
 #include "base/err.h"
+#include "smtp/server.h"
 #include "smtp/session.h"
 
 TEST(smtp_map_parse_lists)
@@ -82,4 +83,71 @@ TEST(smtp_rcpt_resolve_order)
     CHECK_INT(smtp_rcpt_resolve(&l, "carol@listed.example", out), SMTP_RCPT_UNKNOWN);
     smtp_map_free(l.aliases, l.naliases);
     smtp_map_free(l.catch_all, l.ncatch_all);
+}
+
+TEST(smtp_sender_owned_by_the_user)
+{
+    const char *dir = test_tmpdir();
+    struct accounts *a;
+    REQUIRE(accounts_open(dir, &a) == 0);
+    REQUIRE(accounts_add(a, "alice@example.test", "$y$j9T$x$y") == 0);
+    REQUIRE(accounts_add(a, "bob@example.test", "$y$j9T$x$y") == 0);
+    accounts_close(a);
+
+    struct smtp_live l;
+    memset(&l, 0, sizeof l);
+    l.datadir = (char *)dir;
+    l.default_domain = (char *)"example.test";
+    char err[200];
+    REQUIRE(smtp_map_parse("sales@example.test = alice@example.test", false, &l.aliases,
+                           &l.naliases, err, sizeof err) == 0);
+    REQUIRE(smtp_map_parse("shop.example = alice@example.test", true, &l.catch_all,
+                           &l.ncatch_all, err, sizeof err) == 0);
+    char *doms[] = {(char *)"example.test", (char *)"shop.example"};
+    l.domains = doms;
+    l.ndomains = 2;
+    const char *alice = "alice@example.test";
+    /* her own address, in any case: known without the database */
+    CHECK_INT(smtp_sender_quick(&l, alice, "Alice@EXAMPLE.test"), 1);
+    CHECK_INT(smtp_sender_owned(&l, alice, "alice@example.test"), 1);
+    /* an alias and a catch-all that deliver to her */
+    CHECK_INT(smtp_sender_owned(&l, alice, "sales@example.test"), 1);
+    CHECK_INT(smtp_sender_owned(&l, alice, "anything@shop.example"), 1);
+    /* someone else's account, an unknown local user, a foreign domain */
+    CHECK_INT(smtp_sender_owned(&l, alice, "bob@example.test"), 0);
+    CHECK_INT(smtp_sender_owned(&l, alice, "nobody@example.test"), 0);
+    CHECK_INT(smtp_sender_owned(&l, alice, "alice@elsewhere.example"), 0);
+    CHECK_INT(smtp_sender_owned(&l, alice, "alice@[127.0.0.1]"), 0);
+    /* bob's alias is not alice's, and the remembered answer says so too */
+    CHECK_INT(smtp_sender_owned(&l, "bob@example.test", "sales@example.test"), 0);
+    CHECK_INT(smtp_sender_quick(&l, "bob@example.test", "sales@example.test"), 0);
+    smtp_map_free(l.aliases, l.naliases);
+    smtp_map_free(l.catch_all, l.ncatch_all);
+}
+
+TEST(smtp_domain_local_follows_accounts_and_settings)
+{
+    const char *dir = test_tmpdir();
+    struct accounts *a;
+    REQUIRE(accounts_open(dir, &a) == 0);
+    REQUIRE(accounts_add(a, "alice@example.test", "$y$j9T$x$y") == 0);
+    accounts_close(a);
+    CHECK(smtp_domain_local("example.test") < 0);       /* not configured yet */
+    struct smtp_config cfg = {.datadir = dir, .hostname = "mx.example.test",
+                              .default_domain = "example.test", .local_domains = ""};
+    REQUIRE(smtp_configure(&cfg) == 0);
+    CHECK_INT(smtp_domain_local("Example.TEST"), 1);
+    CHECK_INT(smtp_domain_local("later.example"), 0);
+    CHECK_INT(smtp_domain_local("[127.0.0.1]"), 0);
+    /* an account added afterwards makes its domain local at once */
+    REQUIRE(accounts_open(dir, &a) == 0);
+    REQUIRE(accounts_add(a, "erin@later.example", "$y$j9T$x$y") == 0);
+    accounts_close(a);
+    CHECK_INT(smtp_domain_local("later.example"), 1);
+    /* new settings: only the listed domains (and the default one) */
+    cfg.local_domains = "listed.example";
+    REQUIRE(smtp_configure(&cfg) == 0);
+    CHECK_INT(smtp_domain_local("later.example"), 0);
+    CHECK_INT(smtp_domain_local("listed.example"), 1);
+    smtp_cleanup();
 }
