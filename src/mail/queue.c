@@ -909,13 +909,15 @@ static int64_t retry_interval(unsigned attempts)
     return (int64_t)iv;
 }
 
-int queue_release(struct queue_msg *m, time_t now)
+/* queue_release() and, with cut, queue_release_cut(). */
+static int release(struct queue_msg *m, time_t now, bool cut)
 {
     struct qclaim *c = (struct qclaim *)m;
     struct qentry *e = &c->e;
     int64_t expires = e->arrival + (int64_t)g.cfg.expiry_s;
-    bool expired = (int64_t)now >= expires;
-    e->attempts++;
+    bool expired = !cut && (int64_t)now >= expires;
+    if (!cut)
+        e->attempts++;
     /* The outcome into the entry; what changed now decides the reports. */
     size_t nreport = 0;
     struct dsn_rcpt *dr = calloc(e->nrcpts ? e->nrcpts : 1, sizeof *dr);
@@ -929,7 +931,7 @@ int queue_release(struct queue_msg *m, time_t now)
         claim_free(c);
         return -ENOMEM;
     }
-    bool want_delay = g.cfg.delay_warn_s && !e->warned &&
+    bool want_delay = !cut && g.cfg.delay_warn_s && !e->warned &&
                       (int64_t)now - e->arrival >= (int64_t)g.cfg.delay_warn_s;
     bool any_delay = false, any_pending = false;
     for (size_t i = 0; i < e->nrcpts; i++) {
@@ -1041,7 +1043,7 @@ int queue_release(struct queue_msg *m, time_t now)
         if (r == 0)
             log_info("queue %s: done after %u attempts", m->id, e->attempts);
     } else {
-        next = (int64_t)now + retry_interval(e->attempts);
+        next = cut ? (int64_t)now : (int64_t)now + retry_interval(e->attempts);
         /* The expiry bounce goes out on time, not an interval later. */
         if (next > expires)
             next = expires;
@@ -1059,4 +1061,14 @@ int queue_release(struct queue_msg *m, time_t now)
     unbusy(m->id, r < 0 ? (int64_t)now + g.cfg.retry_min_s : next, r == 0 && !any_pending);
     claim_free(c);
     return r;
+}
+
+int queue_release(struct queue_msg *m, time_t now)
+{
+    return release(m, now, false);
+}
+
+int queue_release_cut(struct queue_msg *m, time_t now)
+{
+    return release(m, now, true);
 }

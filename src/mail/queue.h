@@ -165,6 +165,13 @@ void queue_rcpt_relayed(struct queue_msg *m, size_t i);
  * fails them again and retries the notification; that returns 0. */
 int  queue_release(struct queue_msg *m, time_t now);
 
+/* End an attempt that was cut short by the server's shutdown, not by the
+ * peers: what it settled is recorded as queue_release() would (nothing is
+ * delivered twice), but it is not counted as an attempt, expiry and delay
+ * reports wait for a real attempt, and the message is due again at once.
+ * Frees m; 0 or negative as queue_release(). */
+int  queue_release_cut(struct queue_msg *m, time_t now);
+
 /* ---- inspection and control (also from `outpost queue`) ---------------- */
 
 struct queue_info {

@@ -14,8 +14,8 @@
  *      that answered leaves its 2xx and 5xx recipients decided and sends
  *      the 4xx ones on to the next host;
  *   4. each outcome to queue_rcpt_result(), the last diagnostic kept for
- *      those still pending, then queue_release() (and, when the shutdown
- *      cut the attempt, uncount_attempt()).
+ *      those still pending, then queue_release() (queue_release_cut()
+ *      when the shutdown cut the attempt: it is not counted).
  * A connection may be kept for the runner's next message (see "a
  * connection kept" below).
  * Every attempt is logged: message ID, recipient, host, address, reply.
@@ -41,7 +41,6 @@
 #include "base/util.h"
 #include "dns/consts.h"
 #include "dns/wire.h"
-#include "mail/qstore.h"
 #include "mail/queue.h"
 #include "smtp/client.h"
 #include "smtp/mx.h"
@@ -572,32 +571,6 @@ static bool deliver_msg(struct queue_msg *m)
     return cancelled;
 }
 
-/* An attempt cut by the shutdown is not an attempt: queue_release() has
- * counted it and set the next one after a retry interval, so the entry is
- * put back as it was (the count) and due at once (the next start). What
- * the cut attempt settled (recipients delivered or refused before the
- * cut) stays recorded: it must not be done twice. */
-static void uncount_attempt(const char *id)
-{
-    int fd = qstore_lock(g.datadir, id);
-    if (fd < 0)
-        return;                 /* gone (done, deleted) or taken by another process */
-    struct qentry e;
-    if (qstore_read(g.datadir, id, &e) == 0) {
-        if (e.attempts > 0)
-            e.attempts--;
-        e.next_attempt = (int64_t)time(NULL);
-        int r = qstore_write(g.datadir, id, &e);
-        if (r < 0)
-            log_warn("delivery %s: the attempt cut by the shutdown stays counted: %s", id,
-                     op_strerror(r));
-        else
-            log_info("delivery %s: attempt cut by the shutdown: not counted", id);
-        qentry_free(&e);
-    }
-    close(fd);
-}
-
 /* ---- runners ----------------------------------------------------------------- */
 
 static void *runner(void *arg)
@@ -622,11 +595,11 @@ static void *runner(void *arg)
             bool cut = deliver_msg(m);
             char id[QUEUE_ID_MAX];
             str_copy(id, sizeof id, m->id);
-            int e = queue_release(m, time(NULL));
+            int e = cut ? queue_release_cut(m, time(NULL)) : queue_release(m, time(NULL));
             if (e < 0)
                 log_err("delivery %s: recording the outcome: %s", id, op_strerror(e));
             else if (cut)
-                uncount_attempt(id);
+                log_info("delivery %s: attempt cut by the shutdown: not counted", id);
             continue;
         }
         /* Nothing more to take now: a kept connection is not held open

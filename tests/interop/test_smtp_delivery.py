@@ -155,6 +155,8 @@ def test_mx_order_starttls_pipelining_one_connection(sender, peers):
     assert strip_trace(got.data) == MESSAGE
     # The local recipient has it too; it did not go out.
     assert wait_for(lambda: maildir_messages(srv, "bob@example.test"))
+    # The peer has the message before our side logs its 250.
+    wait_for(lambda: "<carol@remote.test> via mx2.remote.test[127.0.0.6]: 250" in srv.stderr_text(), what="the delivery in the log")
     log = srv.stderr_text()
     assert "mx1.remote.test[127.0.0.5]: connect: Connection refused" in log
     assert "mx2.remote.test[127.0.0.6]: TLS TLSv1." in log
@@ -440,6 +442,8 @@ def test_failed_tls_handshake_falls_back_to_plaintext(sender, peers):
     assert peer.connections == 2
     verbs = [ln.split()[0].upper() for ln in peer.lines if ln]
     assert verbs.count("STARTTLS") == 1
+    # The peer has the message before our side logs its 250.
+    wait_for(lambda: "<carol@remote.test> via mx2.remote.test[127.0.0.6]: 250" in srv.stderr_text(), what="the delivery in the log")
     log = srv.stderr_text()
     assert "TLS handshake" in log and "connecting again without TLS" in log
     assert "<carol@remote.test> via mx2.remote.test[127.0.0.6]: 250" in log
@@ -534,6 +538,8 @@ def test_ipv6_delivery_through_an_aaaa_record(sender, peers):
     assert got.rcpts == ["carol@v6.remote.test"]
     assert got.session.tls
     assert strip_trace(got.data) == MESSAGE
+    # The peer has the message before our side logs its 250.
+    wait_for(lambda: "<carol@v6.remote.test> via mx6.remote.test[::1]: 250" in srv.stderr_text(), what="the delivery in the log")
     log = srv.stderr_text()
     assert "mx6.remote.test[::1]: TLS TLSv1." in log
     assert "<carol@v6.remote.test> via mx6.remote.test[::1]: 250" in log

@@ -375,6 +375,45 @@ TEST(queue_claim_lease_and_retry_schedule)
     queue_shutdown();
 }
 
+/* A cut attempt: what it settled stays recorded, it is not counted, no
+ * expiry report even past the expiry, and the message is due at once. */
+TEST(queue_release_cut_is_not_an_attempt)
+{
+    const char *dd = start();
+    REQUIRE(dd);
+    struct queue_rcpt rc[] = {rcpt("x@far.test", false, 0), rcpt("y@far.test", false, 0)};
+    char id[QUEUE_ID_MAX];
+    REQUIRE(submit("alice" LOCAL_DOMAIN, rc, 2, msg1, id) == 0);
+    struct queue_msg *m;
+    unsigned w;
+    time_t now = time(NULL);
+    REQUIRE(queue_claim(now, &m, &w) == 1);
+    queue_rcpt_result(m, 0, QUEUE_PENDING, "451 4.3.0 try later", "mx.far.test");
+    REQUIRE(queue_release(m, now) == 0);
+    /* Past the expiry, an attempt delivers x and is cut before y. */
+    time_t late = now + 6 * 86400;
+    REQUIRE(queue_claim(late, &m, &w) == 1);
+    queue_rcpt_result(m, 0, QUEUE_DELIVERED, "250 ok", "mx.far.test");
+    REQUIRE(queue_release_cut(m, late) == 0);
+    struct qentry e;
+    REQUIRE(qstore_read(dd, id, &e) == 0);
+    CHECK_INT(e.attempts, 1);
+    CHECK(e.next_attempt <= late);                       /* due now */
+    CHECK_INT(e.rcpts[0].s.state, QUEUE_DELIVERED);
+    CHECK_INT(e.rcpts[1].s.state, QUEUE_PENDING);
+    qentry_free(&e);
+    CHECK(count_new(dd, "alice" LOCAL_DOMAIN) <= 0);     /* no report yet */
+    /* Due at once; only y is left; a real attempt now expires it. */
+    REQUIRE(queue_claim(late, &m, &w) == 1);
+    CHECK_INT(m->rcpts[0].state, QUEUE_DELIVERED);
+    CHECK_INT(m->rcpts[1].state, QUEUE_PENDING);
+    queue_rcpt_result(m, 1, QUEUE_PENDING, "421 4.4.2 timeout", "mx.far.test");
+    REQUIRE(queue_release(m, late) == 0);
+    CHECK_INT(count_queue(dd), 0);
+    CHECK_INT(count_new(dd, "alice" LOCAL_DOMAIN), 1);
+    queue_shutdown();
+}
+
 /* The one notification in alice's mailbox, or "" . */
 static void bounce_text(const char *dd, struct buf *b)
 {
