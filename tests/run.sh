@@ -126,10 +126,12 @@ if /usr/bin/python3 -c 'import pytest' 2>/dev/null; then
     timeout "$PYTEST_SECONDS" /usr/bin/python3 -m pytest -q -p no:cacheprovider -rfEs $parallel \
         --basetemp="$work/pytest" ${PYTEST_ARGS:-} tests/interop 2>&1 | tee "$work/pytest.log"
     rc=${PIPESTATUS[0]}
-    # A pytest stopped by the timeout cannot stop its servers: do it here, by PID.
+    # A pytest stopped by the timeout cannot stop its servers: do it here, by
+    # PID, and only a process still running with this run's config (a PID
+    # may since belong to another program, or another checkout's server).
     if [ -f "$work/server-pids" ]; then
         while read -r pid; do
-            if grep -qa outpost "/proc/$pid/cmdline" 2>/dev/null; then
+            if grep -qaF "$work/pytest/" "/proc/$pid/cmdline" 2>/dev/null; then
                 echo "stopping server $pid left running"
                 kill -KILL "$pid" 2>/dev/null
             fi
