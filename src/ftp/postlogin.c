@@ -37,7 +37,7 @@
 /* ---- helpers ----------------------------------------------------------------- */
 
 /* A file system error as a reply (RFC 959 section 4.2 codes). */
-static void fs_error(struct ftp_session *s, int err)
+void ftp_fs_error(struct ftp_session *s, int err)
 {
     switch (err) {
     case -ENOENT:
@@ -78,25 +78,12 @@ static void fs_error(struct ftp_session *s, int err)
 }
 
 /* Anonymous sessions are read-only: 550 for anything that writes. */
-static bool deny_write(struct ftp_session *s)
+bool ftp_deny_write(struct ftp_session *s)
 {
     if (!s->anonymous)
         return false;
     ftp_error(s, 550, "Permission denied (read-only access)");
     return true;
-}
-
-/* RFC 959 section 7 (and appendix II): in a 257 reply the path is quoted
- * and an embedded '"' is doubled. */
-static void quote_path(const char *path, char *out, size_t outlen)
-{
-    size_t n = 0;
-    for (const char *p = path; *p && n + 3 < outlen; p++) {
-        if (*p == '"')
-            out[n++] = '"';
-        out[n++] = *p;
-    }
-    out[n] = '\0';
 }
 
 /* Is this the control connection's peer? IPv4 and IPv4-mapped IPv6 compare
@@ -124,227 +111,6 @@ static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_st
         }
     }
     return al && al == bl && memcmp(ab, bb, al) == 0;
-}
-
-/* ---- directories and names ----------------------------------------------------- */
-
-static void change_dir(struct ftp_session *s, const char *v, int code)
-{
-    int fd = ftp_jail_open(s->root, v, O_PATH | O_DIRECTORY, 0);
-    if (fd < 0) {
-        fs_error(s, fd);
-        return;
-    }
-    close(fd);
-    if (!ftp_set_str(&s->cwd, v)) {
-        ftp_error(s, 451, "Out of memory");
-        return;
-    }
-    ftp_reply(s, code, "Directory changed");
-}
-
-static void cmd_cwd(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    char v[FTP_VPATH_MAX];
-    if (ftp_vpath(s, cmd, v))
-        change_dir(s, v, 250);
-}
-
-/* RFC 959 section 5.4 lists 200 for CDUP (RFC 1123 4.1.3.5: clients take
- * 200 or 250). */
-static void cmd_cdup(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    char v[FTP_VPATH_MAX];
-    if (ftp_path_join(s->cwd, "..", 2, v, sizeof v) == 0)
-        change_dir(s, v, 200);
-}
-
-static void cmd_pwd(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    char q[2 * FTP_VPATH_MAX];
-    quote_path(s->cwd, q, sizeof q);
-    ftp_reply(s, 257, "\"%s\" is the current directory", q);
-}
-
-static void cmd_mkd(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    char v[FTP_VPATH_MAX];
-    if (deny_write(s) || !ftp_vpath(s, cmd, v))
-        return;
-    const char *name;
-    int dfd = ftp_jail_parent(s->root, v, &name);
-    if (dfd < 0) {
-        fs_error(s, dfd == -EPERM ? -EEXIST : dfd);
-        return;
-    }
-    int r = mkdirat(dfd, name, 0755) < 0 ? -errno : 0;
-    close(dfd);
-    if (r < 0) {
-        fs_error(s, r);
-        return;
-    }
-    char q[2 * FTP_VPATH_MAX];
-    quote_path(v, q, sizeof q);
-    ftp_reply(s, 257, "\"%s\" created", q);
-}
-
-static void remove_name(struct ftp_session *s, const struct ftp_cmd *cmd, int flags)
-{
-    char v[FTP_VPATH_MAX];
-    if (deny_write(s) || !ftp_vpath(s, cmd, v))
-        return;
-    const char *name;
-    int dfd = ftp_jail_parent(s->root, v, &name);
-    if (dfd < 0) {
-        fs_error(s, dfd);
-        return;
-    }
-    struct stat st;
-    bool have = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-    int r = unlinkat(dfd, name, flags) < 0 ? -errno : 0;
-    close(dfd);
-    if (r < 0) {
-        fs_error(s, r);
-        return;
-    }
-    if (have && S_ISREG(st.st_mode) && st.st_nlink <= 1)
-        s->used = s->used > (uint64_t)st.st_size ? s->used - (uint64_t)st.st_size : 0;
-    ftp_reply(s, 250, flags ? "Directory removed" : "File deleted");
-}
-
-static void cmd_dele(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    remove_name(s, cmd, 0);
-}
-
-static void cmd_rmd(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    remove_name(s, cmd, AT_REMOVEDIR);
-}
-
-static void cmd_rnfr(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    char v[FTP_VPATH_MAX];
-    if (deny_write(s) || !ftp_vpath(s, cmd, v))
-        return;
-    struct stat st;
-    int r = ftp_jail_stat(s->root, v, &st);
-    if (r < 0) {
-        fs_error(s, r);
-        return;
-    }
-    if (!v[1]) {
-        fs_error(s, -EPERM);
-        return;
-    }
-    if (!ftp_set_str(&s->rnfr, v)) {
-        ftp_error(s, 451, "Out of memory");
-        return;
-    }
-    ftp_reply(s, 350, "Ready for RNTO");
-}
-
-static void cmd_rnto(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    char v[FTP_VPATH_MAX], fromv[FTP_VPATH_MAX];
-    if (!s->rnfr) {
-        ftp_error(s, 503, "RNFR first");
-        return;
-    }
-    str_copy(fromv, sizeof fromv, s->rnfr);
-    free(s->rnfr);
-    s->rnfr = NULL;
-    if (deny_write(s) || !ftp_vpath(s, cmd, v))
-        return;
-    const char *from, *to;
-    int d1 = ftp_jail_parent(s->root, fromv, &from);
-    if (d1 < 0) {
-        fs_error(s, d1);
-        return;
-    }
-    int d2 = ftp_jail_parent(s->root, v, &to);
-    if (d2 < 0) {
-        close(d1);
-        fs_error(s, d2);
-        return;
-    }
-    int r = renameat(d1, from, d2, to) < 0 ? -errno : 0;
-    close(d1);
-    close(d2);
-    if (r < 0) {
-        fs_error(s, r);
-        return;
-    }
-    ftp_reply(s, 250, "Rename successful");
-}
-
-/* ---- facts --------------------------------------------------------------------- */
-
-/* The stat of the regular file a command names; false after replying
- * with the error (bad path, no such file, not a regular file). */
-static bool stat_regular(struct ftp_session *s, const struct ftp_cmd *cmd, struct stat *st)
-{
-    char v[FTP_VPATH_MAX];
-    if (!ftp_vpath(s, cmd, v))
-        return false;
-    int r = ftp_jail_stat(s->root, v, st);
-    if (r < 0) {
-        fs_error(s, r);
-        return false;
-    }
-    if (!S_ISREG(st->st_mode)) {
-        ftp_error(s, 550, "Not a regular file");
-        return false;
-    }
-    return true;
-}
-
-/* RFC 3659 section 4: the size as it would be transferred; in TYPE A that
- * would take reading the file, so SIZE is answered in TYPE I only. */
-static void cmd_size(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    struct stat st;
-    if (!stat_regular(s, cmd, &st))
-        return;
-    if (s->ascii) {
-        ftp_error(s, 550, "SIZE is not available in ASCII mode (use TYPE I)");
-        return;
-    }
-    ftp_reply(s, 213, "%llu", (unsigned long long)st.st_size);
-}
-
-/* RFC 3659 section 3: 213 YYYYMMDDHHMMSS in UTC. */
-static void cmd_mdtm(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    struct stat st;
-    if (!stat_regular(s, cmd, &st))
-        return;
-    char tv[15];
-    ftp_time_val(st.st_mtime, tv);
-    ftp_reply(s, 213, "%s", tv);
-}
-
-/* RFC 3659 section 7.2: MLST over the control connection, the entry on a
- * line of its own that starts with one SP. */
-static void cmd_mlst(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    char v[FTP_VPATH_MAX];
-    if (cmd->has_arg) {
-        if (!ftp_vpath(s, cmd, v))
-            return;
-    } else {
-        str_copy(v, sizeof v, s->cwd);
-    }
-    struct stat st;
-    int r = ftp_jail_stat(s->root, v, &st);
-    if (r < 0) {
-        fs_error(s, r);
-        return;
-    }
-    struct buf b = BUF_INIT;
-    ftp_list_facts(&b, v, &st, s->facts, s->anonymous, NULL);
-    ftp_reply_multi(s, 250, "Listing", buf_ptr(&b), buf_len(&b), "End");
-    buf_free(&b);
 }
 
 /* ---- transfer parameters ------------------------------------------------------- */
@@ -683,27 +449,24 @@ static bool data_ready(struct ftp_session *s)
     return false;
 }
 
-static void cmd_retr(struct ftp_session *s, const struct ftp_cmd *cmd)
+/* RETR's file is open (fd), or could not be (fd < 0): check it and start. */
+static void retr_opened(struct ftp_session *s, int fd)
 {
-    char v[FTP_VPATH_MAX];
-    uint64_t rest = s->rest;
-    s->rest = 0;
-    if (!ftp_vpath(s, cmd, v) || !data_ready(s))
-        return;
-    /* O_NONBLOCK: a FIFO placed in the home must not block the loop. */
-    int fd = ftp_jail_open(s->root, v, O_RDONLY | O_NONBLOCK, 0);
     if (fd < 0) {
-        fs_error(s, fd);
+        xfer_clear(s);
+        ftp_fs_error(s, fd);
         return;
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
+        xfer_clear(s);
         ftp_error(s, 550, "Not a regular file");
         return;
     }
-    if (rest > (uint64_t)st.st_size) {
+    if (s->x.rest > (uint64_t)st.st_size) {
         close(fd);
+        xfer_clear(s);
         ftp_error(s, 554, "Restart marker beyond the end of the file");
         return;
     }
@@ -712,29 +475,72 @@ static void cmd_retr(struct ftp_session *s, const struct ftp_cmd *cmd)
         (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     s->x.verb = FTP_RETR;
     s->x.fd = fd;
-    if (!ftp_set_str(&s->x.name, v) ||
-        !ftp_set_strf(&s->x.open_msg, "Opening %s mode data connection for %s (%llu bytes)",
-                      s->ascii ? "ASCII" : "BINARY", strrchr(v, '/') + 1,
+    if (!ftp_set_strf(&s->x.open_msg, "Opening %s mode data connection for %s (%llu bytes)",
+                      s->ascii ? "ASCII" : "BINARY", strrchr(s->x.name, '/') + 1,
                       (unsigned long long)st.st_size)) {
         xfer_clear(s);
         ftp_error(s, 451, "Out of memory");
         return;
     }
-    start(s, FTP_SEND_FILE, (off_t)rest, 0);
+    start(s, FTP_SEND_FILE, (off_t)s->x.rest, 0);
 }
 
-/* STOR, APPE, STOU. */
-static void upload(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_verb verb)
+/* O_NONBLOCK: a FIFO placed in the home must not block the opener. */
+#define RETR_FLAGS (O_RDONLY | O_NONBLOCK)
+
+static void retr_work(void *arg)
+{
+    struct ftp_session *s = arg;
+    s->x.result = ftp_jail_open(s->root, s->x.name, RETR_FLAGS, 0);
+}
+
+static void retr_done(struct ftp_session *s)
+{
+    retr_opened(s, s->x.result);
+    conn_resume(s->c);
+}
+
+static void cmd_retr(struct ftp_session *s, const struct ftp_cmd *cmd)
 {
     char v[FTP_VPATH_MAX];
     uint64_t rest = s->rest;
     s->rest = 0;
-    if (deny_write(s))
+    if (!ftp_vpath(s, cmd, v) || !data_ready(s))
         return;
-    if (verb == FTP_STOU) {
+    if (!ftp_set_str(&s->x.name, v)) {
+        ftp_error(s, 451, "Out of memory");
+        return;
+    }
+    s->x.rest = rest;
+    /* From the kernel's lookup cache on the loop; what is not cached is
+     * opened on the pool (fscmd.c explains the two ways). */
+    int fd = ftp_jail_open_cached(s->root, v, RETR_FLAGS);
+    if (fd != -EAGAIN) {
+        retr_opened(s, fd);
+        return;
+    }
+    log_debug("%s %s RETR: path not in the lookup cache, opened on the pool", conn_tag(s->c),
+              conn_peer(s->c));
+    if (!ftp_on_pool(s, retr_work, retr_done))
+        xfer_clear(s);
+}
+
+/* Results of upload_work beyond -errno. */
+enum { UP_NOT_REGULAR = 1, UP_REST_BEYOND, UP_NO_NAME };
+
+/* On the pool (it creates or truncates, which may wait for the journal):
+ * STOU's unique name, the target's directory, and the file, at its
+ * temporary name for STOR and STOU, in place for APPE and REST + STOR. */
+static void upload_work(void *arg)
+{
+    struct ftp_session *s = arg;
+    char v[FTP_VPATH_MAX];
+    s->x.result = 0;
+    if (s->x.verb == FTP_STOU) {
         /* RFC 959 STOU: a name unique in the current directory; RFC 1123
-         * section 4.1.2.9: 150 "FILE: name". */
-        const char *base = cmd->has_arg ? cmd->arg : "file";
+         * section 4.1.2.9: 150 "FILE: name". x.name holds the base. */
+        char base[FTP_VPATH_MAX];
+        str_copy(base, sizeof base, s->x.name);
         char try[FTP_VPATH_MAX + 32];
         bool found = false;
         for (unsigned i = 0; i < 1000 && !found; i++) {
@@ -748,13 +554,118 @@ static void upload(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_ve
             if (ftp_jail_stat(s->root, v, &st) == -ENOENT)
                 found = true;
         }
-        if (!found) {
-            ftp_error(s, 553, "Cannot find a unique name");
+        if (!found || !ftp_set_str(&s->x.name, v)) {
+            s->x.result = found ? -ENOMEM : UP_NO_NAME;
             return;
         }
-    } else if (!ftp_vpath(s, cmd, v)) {
+    }
+    str_copy(v, sizeof v, s->x.name);
+    const char *name;
+    int dfd = ftp_jail_parent(s->root, v, &name);
+    if (dfd < 0) {
+        s->x.result = dfd == -EPERM ? -EISDIR : dfd;
         return;
     }
+    struct stat old;
+    bool exists = fstatat(dfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists && !S_ISREG(old.st_mode)) {
+        close(dfd);
+        s->x.result = S_ISDIR(old.st_mode) ? -EISDIR : UP_NOT_REGULAR;
+        return;
+    }
+    s->x.offset = 0;
+    int fd;
+    bool temp = s->x.verb != FTP_APPE && s->x.rest == 0;
+    if (temp) {
+        uint64_t rnd;
+        random_bytes(&rnd, sizeof rnd);
+        snprintf(s->x.tmpname, sizeof s->x.tmpname, FTP_UPLOAD_PREFIX "%016llx",
+                 (unsigned long long)rnd);
+        fd = openat(dfd, s->x.tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        s->x.start_size = 0;
+        /* Replacing a file frees its space when the new one takes the name. */
+        if (exists && s->x.verb == FTP_STOR && s->x.max)
+            s->x.max += (uint64_t)old.st_size;
+    } else {
+        fd = openat(dfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) == 0) {
+            s->x.start_size = st.st_size;
+            if (s->x.verb == FTP_APPE) {
+                s->x.offset = st.st_size;
+            } else if (s->x.rest > (uint64_t)st.st_size) {
+                close(fd);
+                close(dfd);
+                s->x.result = UP_REST_BEYOND;
+                return;
+            } else {
+                /* REST STREAM + STOR: the file from the marker on is
+                 * replaced by what comes now. */
+                s->x.offset = (off_t)s->x.rest;
+                if (ftruncate(fd, s->x.offset) == 0)
+                    s->x.start_size = s->x.offset;
+            }
+        }
+        if (fd >= 0) {
+            int fl = fcntl(fd, F_GETFL);
+            if (fl >= 0)
+                (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+        }
+    }
+    if (fd < 0) {
+        s->x.result = -errno;
+        close(dfd);
+        return;
+    }
+    s->x.fd = fd;
+    s->x.dfd = dfd;
+    s->x.temp = temp;
+}
+
+static void upload_done(struct ftp_session *s)
+{
+    int r = s->x.result;
+    if (r != 0) {
+        xfer_clear(s);                   /* removes a temporary file */
+        if (r == UP_NOT_REGULAR)
+            ftp_error(s, 550, "Not a regular file");
+        else if (r == UP_REST_BEYOND)
+            ftp_error(s, 554, "Restart marker beyond the end of the file");
+        else if (r == UP_NO_NAME)
+            ftp_error(s, 553, "Cannot find a unique name");
+        else if (r == -ENOMEM)
+            ftp_error(s, 451, "Out of memory");
+        else
+            ftp_fs_error(s, r);
+        conn_resume(s->c);
+        return;
+    }
+    const char *name = strrchr(s->x.name, '/') + 1;
+    bool ok = s->x.verb == FTP_STOU
+                  ? ftp_set_strf(&s->x.open_msg, "FILE: %s", name)
+                  : ftp_set_strf(&s->x.open_msg, "Opening %s mode data connection for %s",
+                                 s->ascii ? "ASCII" : "BINARY", name);
+    if (!ok) {
+        xfer_clear(s);
+        ftp_error(s, 451, "Out of memory");
+    } else {
+        start(s, FTP_RECV_FILE, s->x.offset, s->x.max);
+    }
+    conn_resume(s->c);
+}
+
+/* STOR, APPE, STOU. */
+static void upload(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_verb verb)
+{
+    char v[FTP_VPATH_MAX];
+    uint64_t rest = s->rest;
+    s->rest = 0;
+    if (ftp_deny_write(s))
+        return;
+    if (verb == FTP_STOU)
+        str_copy(v, sizeof v, cmd->has_arg ? cmd->arg : "file");
+    else if (!ftp_vpath(s, cmd, v))
+        return;
     if (!data_ready(s))
         return;
     uint64_t max = 0;
@@ -765,79 +676,15 @@ static void upload(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_ve
             return;
         }
     }
-    const char *name;
-    int dfd = ftp_jail_parent(s->root, v, &name);
-    if (dfd < 0) {
-        fs_error(s, dfd == -EPERM ? -EISDIR : dfd);
-        return;
-    }
-    struct stat old;
-    bool exists = fstatat(dfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
-    if (exists && !S_ISREG(old.st_mode)) {
-        close(dfd);
-        ftp_error(s, 550, S_ISDIR(old.st_mode) ? "Is a directory" : "Not a regular file");
-        return;
-    }
-    off_t offset = 0;
-    int fd;
-    bool temp = verb != FTP_APPE && rest == 0;
-    if (temp) {
-        uint64_t rnd;
-        random_bytes(&rnd, sizeof rnd);
-        snprintf(s->x.tmpname, sizeof s->x.tmpname, FTP_UPLOAD_PREFIX "%016llx",
-                 (unsigned long long)rnd);
-        fd = openat(dfd, s->x.tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        s->x.start_size = 0;
-        /* Replacing a file frees its space when the new one takes the name. */
-        if (exists && verb == FTP_STOR && max)
-            max += (uint64_t)old.st_size;
-    } else {
-        fd = openat(dfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
-        struct stat st;
-        if (fd >= 0 && fstat(fd, &st) == 0) {
-            s->x.start_size = st.st_size;
-            if (verb == FTP_APPE) {
-                offset = st.st_size;
-            } else if (rest > (uint64_t)st.st_size) {
-                close(fd);
-                close(dfd);
-                ftp_error(s, 554, "Restart marker beyond the end of the file");
-                return;
-            } else {
-                /* REST STREAM + STOR: the file from the marker on is
-                 * replaced by what comes now. */
-                offset = (off_t)rest;
-                if (ftruncate(fd, offset) == 0)
-                    s->x.start_size = offset;
-            }
-        }
-        if (fd >= 0) {
-            int fl = fcntl(fd, F_GETFL);
-            if (fl >= 0)
-                (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-        }
-    }
-    if (fd < 0) {
-        int err = -errno;
-        close(dfd);
-        fs_error(s, err);
-        return;
-    }
-    s->x.verb = verb;
-    s->x.fd = fd;
-    s->x.dfd = dfd;
-    s->x.temp = temp;
-    bool ok = ftp_set_str(&s->x.name, v) &&
-              (verb == FTP_STOU
-                   ? ftp_set_strf(&s->x.open_msg, "FILE: %s", strrchr(v, '/') + 1)
-                   : ftp_set_strf(&s->x.open_msg, "Opening %s mode data connection for %s",
-                                  s->ascii ? "ASCII" : "BINARY", name));
-    if (!ok) {
-        xfer_clear(s);                   /* removes the temporary file */
+    if (!ftp_set_str(&s->x.name, v)) {
         ftp_error(s, 451, "Out of memory");
         return;
     }
-    start(s, FTP_RECV_FILE, offset, max);
+    s->x.verb = verb;
+    s->x.rest = rest;
+    s->x.max = max;
+    if (!ftp_on_pool(s, upload_work, upload_done))
+        xfer_clear(s);
 }
 
 static void cmd_stor(struct ftp_session *s, const struct ftp_cmd *cmd)
@@ -929,7 +776,7 @@ static void list_done(struct ftp_session *s)
     int r = s->x.result;
     if (r < 0) {
         buf_free(&s->x.list);
-        fs_error(s, r);
+        ftp_fs_error(s, r);
         conn_resume(s->c);
         return;
     }
@@ -1027,47 +874,13 @@ void ftp_stat_path(struct ftp_session *s, const struct ftp_cmd *cmd)
 
 /* ---- SITE ---------------------------------------------------------------------- */
 
-static void site_chmod(struct ftp_session *s, const char *args)
-{
-    char *end;
-    errno = 0;
-    unsigned long mode = strtoul(args, &end, 8);
-    if (end == args || *end != ' ' || errno || mode > 0777) {
-        ftp_error(s, 501, "Usage: SITE CHMOD <octal mode 0-777> <path>");
-        return;
-    }
-    if (deny_write(s))
-        return;
-    struct ftp_cmd c2;
-    const char *p = end + 1;
-    c2.arglen = strlen(p);
-    memcpy(c2.arg, p, c2.arglen + 1);
-    c2.has_arg = true;
-    char v[FTP_VPATH_MAX];
-    if (!ftp_vpath(s, &c2, v))
-        return;
-    /* Opened (never through a symlink), then changed by descriptor. */
-    int fd = ftp_jail_open(s->root, v, O_RDONLY | O_NONBLOCK, 0);
-    if (fd < 0) {
-        fs_error(s, fd);
-        return;
-    }
-    int r = fchmod(fd, (mode_t)mode) < 0 ? -errno : 0;
-    close(fd);
-    if (r < 0) {
-        fs_error(s, r);
-        return;
-    }
-    ftp_reply(s, 200, "SITE CHMOD command ok");
-}
-
 static void cmd_site(struct ftp_session *s, const struct ftp_cmd *cmd)
 {
     const char *a = cmd->arg;
     const char *sp = strchr(a, ' ');
     size_t vlen = sp ? (size_t)(sp - a) : cmd->arglen;
     if (str_ieq(a, vlen, "CHMOD") && sp) {
-        site_chmod(s, sp + 1);
+        ftp_site_chmod(s, sp + 1);
         return;
     }
     if (str_ieq(a, vlen, "HELP")) {
@@ -1094,8 +907,8 @@ const struct ftp_command ftp_postlogin[] = {
     {FTP_USER, ftp_cmd_user, "USER <sp> username"},
     {FTP_PASS, cmd_pass_again, "PASS <sp> password"},
     {FTP_ACCT, ftp_cmd_acct, "ACCT <sp> account"},
-    {FTP_CWD, cmd_cwd, "CWD <sp> path"},
-    {FTP_CDUP, cmd_cdup, "CDUP"},
+    {FTP_CWD, ftp_cmd_cwd, "CWD <sp> path"},
+    {FTP_CDUP, ftp_cmd_cdup, "CDUP"},
     {FTP_SMNT, cmd_smnt, "SMNT <sp> path"},
     {FTP_QUIT, ftp_cmd_quit, "QUIT"},
     {FTP_REIN, ftp_cmd_rein, "REIN"},
@@ -1110,13 +923,13 @@ const struct ftp_command ftp_postlogin[] = {
     {FTP_APPE, cmd_appe, "APPE <sp> path"},
     {FTP_ALLO, cmd_allo, "ALLO <sp> bytes"},
     {FTP_REST, cmd_rest, "REST <sp> offset"},
-    {FTP_RNFR, cmd_rnfr, "RNFR <sp> path"},
-    {FTP_RNTO, cmd_rnto, "RNTO <sp> path"},
+    {FTP_RNFR, ftp_cmd_rnfr, "RNFR <sp> path"},
+    {FTP_RNTO, ftp_cmd_rnto, "RNTO <sp> path"},
     {FTP_ABOR, ftp_cmd_abor, "ABOR"},
-    {FTP_DELE, cmd_dele, "DELE <sp> path"},
-    {FTP_RMD, cmd_rmd, "RMD <sp> path"},
-    {FTP_MKD, cmd_mkd, "MKD <sp> path"},
-    {FTP_PWD, cmd_pwd, "PWD"},
+    {FTP_DELE, ftp_cmd_dele, "DELE <sp> path"},
+    {FTP_RMD, ftp_cmd_rmd, "RMD <sp> path"},
+    {FTP_MKD, ftp_cmd_mkd, "MKD <sp> path"},
+    {FTP_PWD, ftp_cmd_pwd, "PWD"},
     {FTP_LIST, cmd_list, "LIST [<sp> path]"},
     {FTP_NLST, cmd_nlst, "NLST [<sp> path]"},
     {FTP_SITE, cmd_site, "SITE <sp> CHMOD|HELP"},
@@ -1128,9 +941,9 @@ const struct ftp_command ftp_postlogin[] = {
     {FTP_OPTS, ftp_cmd_opts, "OPTS <sp> UTF8 ON|MLST facts"},
     {FTP_EPRT, cmd_eprt, "EPRT <sp> |proto|address|port|"},
     {FTP_EPSV, cmd_epsv, "EPSV [<sp> 1|2|ALL]"},
-    {FTP_SIZE, cmd_size, "SIZE <sp> path"},
-    {FTP_MDTM, cmd_mdtm, "MDTM <sp> path"},
-    {FTP_MLST, cmd_mlst, "MLST [<sp> path]"},
+    {FTP_SIZE, ftp_cmd_size, "SIZE <sp> path"},
+    {FTP_MDTM, ftp_cmd_mdtm, "MDTM <sp> path"},
+    {FTP_MLST, ftp_cmd_mlst, "MLST [<sp> path]"},
     {FTP_MLSD, cmd_mlsd, "MLSD [<sp> path]"},
     {FTP_AUTH, ftp_cmd_auth, "AUTH <sp> TLS"},
     {FTP_PBSZ, ftp_cmd_pbsz, "PBSZ <sp> 0"},

@@ -153,17 +153,18 @@ static void job_done(void *arg)
     conn_release(c);                     /* last: it may free the session */
 }
 
-void ftp_on_pool(struct ftp_session *s, void (*work)(void *), void (*done)(struct ftp_session *))
+bool ftp_on_pool(struct ftp_session *s, void (*work)(void *), void (*done)(struct ftp_session *))
 {
     struct pool_job *j = malloc(sizeof *j);
     if (!j) {
         ftp_reply(s, 451, "Out of memory, try again");
-        return;
+        return false;
     }
     *j = (struct pool_job){s, work, done};
     conn_pause(s->c);
     conn_hold(s->c);
     pool_submit(conn_loop(s->c), job_work, job_done, j);
+    return true;
 }
 
 /* ---- state ------------------------------------------------------------------ */
@@ -196,6 +197,8 @@ void ftp_logout(struct ftp_session *s)
     s->anonymous = false;
     free(s->rnfr);
     s->rnfr = NULL;
+    free(s->op);                         /* a command whose client left meanwhile */
+    s->op = NULL;
     free(s->x.name);
     s->x.name = NULL;
     free(s->x.open_msg);
