@@ -125,8 +125,8 @@ struct run {
     SSL *ssl;
     uint64_t total;                 /* payload bytes moved */
     uint64_t t0;                    /* clock_ms at the start, for the rate limit */
-    off_t wb_from;                  /* uploads: first byte not yet sent to the disk */
-    off_t wb_prev, wb_prev_len;     /* the range whose writeback was started last */
+    off_t wb_from;                  /* uploads: first byte whose writeback is not started */
+    off_t wb_done;                  /* uploads: everything before it is on the disk */
 };
 
 static bool stopped(const struct run *r) { return atomic_load(&r->j->stop) != 0; }
@@ -300,25 +300,30 @@ static int file_write_err(const struct run *r, int e)
     return -EIO;
 }
 
-/* Uploads send what they wrote to the disk as they go, WB_CHUNK at a
- * time, and wait for the range before the last one: the disk works while
- * the network does, dirty pages stay bounded, and the session's fsync
- * before 226 finds only the last few MiB left to write. (Errors are left
- * to that fsync, which reports them.) */
+/* Uploads send what they wrote to the disk as they go: every WB_CHUNK
+ * written starts its writeback (SYNC_FILE_RANGE_WRITE), and the thread
+ * waits only for data more than WB_LAG behind the newest byte. The disk
+ * works while the network does with several chunks in flight (waiting
+ * for the previous chunk each time left the disk's queue shallow and
+ * stopped the receiving thread at every chunk), dirty pages per upload
+ * stay bounded by WB_LAG + WB_CHUNK, and the session's fsync before 226
+ * finds at most that much left to write. (Errors are left to that fsync,
+ * which reports them.) Figures in docs/ARCHITECTURE.md. */
 #define WB_CHUNK (8 << 20)
+#define WB_LAG (64 << 20)
 
 static void writeback(struct run *r, off_t end)
 {
     if (end - r->wb_from < WB_CHUNK)
         return;
     sync_file_range(r->j->fd, r->wb_from, end - r->wb_from, SYNC_FILE_RANGE_WRITE);
-    if (r->wb_prev_len)
-        sync_file_range(r->j->fd, r->wb_prev, r->wb_prev_len,
+    r->wb_from = end;
+    if (end - WB_LAG > r->wb_done) {
+        sync_file_range(r->j->fd, r->wb_done, end - WB_LAG - r->wb_done,
                         SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                             SYNC_FILE_RANGE_WAIT_AFTER);
-    r->wb_prev = r->wb_from;
-    r->wb_prev_len = end - r->wb_from;
-    r->wb_from = end;
+        r->wb_done = end - WB_LAG;
+    }
 }
 
 /* Write n file bytes at *off, within max_bytes. */
@@ -400,7 +405,7 @@ static int recv_file(struct run *r)
     char *conv = r->j->ascii ? malloc(cap + 1) : NULL;
     off_t off = r->j->offset;
     bool cr = false;
-    r->wb_from = off;
+    r->wb_from = r->wb_done = off;
     int rc = 0;
     if (!in || (r->j->ascii && !conv)) {
         rc = -ENOMEM;
