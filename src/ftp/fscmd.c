@@ -31,6 +31,7 @@
 #include "base/util.h"
 #include "ftp/list.h"
 #include "ftp/session.h"
+#include "ftp/usage.h"
 #include "net/conn.h"
 
 /* One command's state while it waits for the pool; on the heap only then. */
@@ -170,7 +171,8 @@ static void finish(struct ftp_session *s)
         break;
     case FTP_DELE:
     case FTP_RMD:
-        s->used = s->used > op->freed ? s->used - op->freed : 0;
+        if (s->usage)
+            ftp_usage_credit(s->usage, op->freed);
         ftp_reply(s, 250, op->verb == FTP_RMD ? "Directory removed" : "File deleted");
         break;
     case FTP_RNFR:

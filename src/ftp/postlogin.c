@@ -32,6 +32,7 @@
 #include "base/util.h"
 #include "ftp/list.h"
 #include "ftp/session.h"
+#include "ftp/usage.h"
 #include "net/conn.h"
 
 /* ---- helpers ----------------------------------------------------------------- */
@@ -139,9 +140,12 @@ static void cmd_mode(struct ftp_session *s, const struct ftp_cmd *cmd)
         ftp_error(s, 504, "Only MODE S is supported");
 }
 
+/* What the user may still store, counted over all of the user's
+ * sessions (usage.h). */
 static uint64_t quota_left(const struct ftp_session *s)
 {
-    return s->used >= s->live->quota ? 0 : s->live->quota - s->used;
+    uint64_t used = s->usage ? ftp_usage_used(s->usage) : 0;
+    return used >= s->live->quota ? 0 : s->live->quota - used;
 }
 
 static void cmd_allo(struct ftp_session *s, const struct ftp_cmd *cmd)
@@ -367,17 +371,27 @@ static void finish_work(void *arg)
     }
     if (r == 0 && fsync(s->x.dfd) < 0)
         r = -errno;
-    struct stat st;
-    if (r == 0 && fstat(s->x.fd, &st) == 0) {
-        uint64_t now = (uint64_t)st.st_size, before = (uint64_t)s->x.start_size;
-        s->used = s->used + now > before ? s->used + now - before : 0;
-    }
     s->x.result = r;
+}
+
+/* An upload that failed after its thread ended well (its bytes stay
+ * charged): when its temporary file goes, so do they, and the file it was
+ * to replace counts again. */
+static void upload_unwind(struct ftp_session *s)
+{
+    if (s->usage && s->x.temp) {
+        ftp_usage_credit(s->usage, s->x.bytes);
+        ftp_usage_debit(s->usage, s->x.credited);
+    }
+    s->x.credited = 0;
 }
 
 static void finish_done(struct ftp_session *s)
 {
     int r = s->x.result;
+    if (r < 0)
+        upload_unwind(s);
+    s->x.credited = 0;
     log_info("%s %s %s %s: %llu bytes%s", conn_tag(s->c), conn_peer(s->c), ftp_verb_name(s->x.verb),
              s->x.name, (unsigned long long)s->x.bytes, r == 0 ? "" : ", failed");
     xfer_clear(s);
@@ -403,6 +417,10 @@ static void xfer_done(void *arg, int result, uint64_t bytes)
         log_info("%s %s %s %s: %llu bytes, %s", conn_tag(s->c), conn_peer(s->c),
                  ftp_verb_name(s->x.verb), s->x.name, (unsigned long long)bytes,
                  op_strerror(result));
+        /* The thread gave its bytes back; the replaced file stays. */
+        if (s->usage && s->x.temp)
+            ftp_usage_debit(s->usage, s->x.credited);
+        s->x.credited = 0;
         xfer_clear(s);                   /* the temporary file goes */
         xfer_reply(s, result);
         return;
@@ -416,7 +434,7 @@ static void xfer_done(void *arg, int result, uint64_t bytes)
 
 /* Start the prepared transfer: the data connection set up by PASV/PORT
  * takes it from here. */
-static void start(struct ftp_session *s, enum ftp_xfer_dir dir, off_t offset, uint64_t max_bytes)
+static void start(struct ftp_session *s, enum ftp_xfer_dir dir, off_t offset)
 {
     struct ftp_xfer x = {
         .dir = dir,
@@ -427,7 +445,9 @@ static void start(struct ftp_session *s, enum ftp_xfer_dir dir, off_t offset, ui
          * they go as ASCII whatever the TYPE). */
         .ascii = dir == FTP_SEND_BUF ? false : s->ascii,
         .protect = s->prot_p,
-        .max_bytes = max_bytes,
+        .usage = dir == FTP_RECV_FILE ? s->usage : NULL,
+        .quota = s->live->quota,
+        .refund = s->x.temp,
         .on_open = xfer_open,
         .on_done = xfer_done,
         .arg = s,
@@ -482,7 +502,7 @@ static void retr_opened(struct ftp_session *s, int fd)
         ftp_error(s, 451, "Out of memory");
         return;
     }
-    start(s, FTP_SEND_FILE, (off_t)s->x.rest, 0);
+    start(s, FTP_SEND_FILE, (off_t)s->x.rest);
 }
 
 /* O_NONBLOCK: a FIFO placed in the home must not block the opener. */
@@ -583,9 +603,13 @@ static void upload_work(void *arg)
                  (unsigned long long)rnd);
         fd = openat(dfd, s->x.tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         s->x.start_size = 0;
-        /* Replacing a file frees its space when the new one takes the name. */
-        if (exists && s->x.verb == FTP_STOR && s->x.max)
-            s->x.max += (uint64_t)old.st_size;
+        /* Replacing a file frees its space when the new one takes the
+         * name: given back now, so that a file can be replaced by one of
+         * its size at a full quota (taken again if the upload fails). */
+        if (exists && s->x.verb == FTP_STOR && s->usage) {
+            s->x.credited = (uint64_t)old.st_size;
+            ftp_usage_credit(s->usage, s->x.credited);
+        }
     } else {
         fd = openat(dfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
         struct stat st;
@@ -602,8 +626,11 @@ static void upload_work(void *arg)
                 /* REST STREAM + STOR: the file from the marker on is
                  * replaced by what comes now. */
                 s->x.offset = (off_t)s->x.rest;
-                if (ftruncate(fd, s->x.offset) == 0)
+                if (ftruncate(fd, s->x.offset) == 0) {
                     s->x.start_size = s->x.offset;
+                    if (s->usage)
+                        ftp_usage_credit(s->usage, (uint64_t)(st.st_size - s->x.offset));
+                }
             }
         }
         if (fd >= 0) {
@@ -626,6 +653,9 @@ static void upload_done(struct ftp_session *s)
 {
     int r = s->x.result;
     if (r != 0) {
+        if (s->usage)                    /* the file to replace stays */
+            ftp_usage_debit(s->usage, s->x.credited);
+        s->x.credited = 0;
         xfer_clear(s);                   /* removes a temporary file */
         if (r == UP_NOT_REGULAR)
             ftp_error(s, 550, "Not a regular file");
@@ -649,7 +679,7 @@ static void upload_done(struct ftp_session *s)
         xfer_clear(s);
         ftp_error(s, 451, "Out of memory");
     } else {
-        start(s, FTP_RECV_FILE, s->x.offset, s->x.max);
+        start(s, FTP_RECV_FILE, s->x.offset);
     }
     conn_resume(s->c);
 }
@@ -668,13 +698,9 @@ static void upload(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_ve
         return;
     if (!data_ready(s))
         return;
-    uint64_t max = 0;
-    if (s->live->quota) {
-        max = quota_left(s);
-        if (max == 0) {
-            ftp_error(s, 552, "Quota exceeded");
-            return;
-        }
+    if (s->live->quota && quota_left(s) == 0) {
+        ftp_error(s, 552, "Quota exceeded");
+        return;
     }
     if (!ftp_set_str(&s->x.name, v)) {
         ftp_error(s, 451, "Out of memory");
@@ -682,7 +708,6 @@ static void upload(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_ve
     }
     s->x.verb = verb;
     s->x.rest = rest;
-    s->x.max = max;
     if (!ftp_on_pool(s, upload_work, upload_done))
         xfer_clear(s);
 }
@@ -796,7 +821,7 @@ static void list_done(struct ftp_session *s)
         conn_resume(s->c);
         return;
     }
-    start(s, FTP_SEND_BUF, 0, 0);
+    start(s, FTP_SEND_BUF, 0);
     conn_resume(s->c);
 }
 

@@ -23,6 +23,7 @@
 #include "base/util.h"
 #include "ftp/list.h"
 #include "ftp/session.h"
+#include "ftp/usage.h"
 #include "net/pool.h"
 #include "net/tls.h"
 
@@ -171,6 +172,18 @@ bool ftp_on_pool(struct ftp_session *s, void (*work)(void *), void (*done)(struc
 
 void ftp_logout(struct ftp_session *s)
 {
+    if (s->usage) {
+        /* An upload cut short by the session's end: the file it replaces
+         * stays (its own bytes are given back by the transfer thread). */
+        if (s->x.temp) {
+            ftp_usage_debit(s->usage, s->x.credited);
+            if (s->x.finishing)          /* ended well, then could not be kept */
+                ftp_usage_credit(s->usage, s->x.bytes);
+        }
+        ftp_usage_put(s->usage);
+        s->usage = NULL;
+    }
+    s->x.credited = 0;
     if (s->data) {
         ftp_data_free(s->data);          /* aborts a transfer without callback */
         s->data = NULL;

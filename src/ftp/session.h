@@ -64,7 +64,8 @@ struct ftp_session {
     unsigned facts;                 /* OPTS MLST selection */
     uint64_t rest;                  /* REST marker for the next transfer */
     char *rnfr;                     /* RNFR's path until RNTO, else NULL */
-    uint64_t used;                  /* bytes in the home (quota), from login */
+    struct ftp_usage *usage;        /* bytes in the home, shared by the user's
+                                       sessions (usage.h); NULL without a quota */
     struct ftp_data *data;
     struct ftp_fsop *op;            /* a file system command on the pool (fscmd.c) */
 
@@ -84,7 +85,8 @@ struct ftp_session {
         off_t start_size;           /* upload: size of the file before */
         uint64_t rest;              /* REST marker of this transfer */
         off_t offset;               /* upload: where writing starts */
-        uint64_t max;               /* upload: bytes the quota allows (0: no limit) */
+        uint64_t credited;          /* STOR over a file: its size, given back to the
+                                       quota while the new one arrives */
         int result;
         /* listing work on the pool */
         enum ftp_verb lverb;

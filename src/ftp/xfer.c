@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "ftp/ascii.h"
+#include "ftp/usage.h"
 #include "net/loop.h"
 #include "net/tls.h"
 
@@ -124,6 +125,7 @@ struct run {
     struct ftp_job *j;
     SSL *ssl;
     uint64_t total;                 /* payload bytes moved */
+    uint64_t charged;               /* uploads: bytes charged to the user's usage */
     uint64_t t0;                    /* clock_ms at the start, for the rate limit */
     off_t wb_from;                  /* uploads: first byte whose writeback is not started */
     off_t wb_done;                  /* uploads: everything before it is on the disk */
@@ -338,12 +340,26 @@ static int store(struct run *r, const char *p, size_t n, off_t *off)
         n = (size_t)(r->j->max_bytes - r->total);
         over = 1;
     }
+    if (r->j->usage) {
+        /* Charged before writing, so that two uploads of one user (two
+         * sessions, two threads) can never both take the last bytes. */
+        uint64_t got = ftp_usage_charge(r->j->usage, n, r->j->quota);
+        r->charged += got;
+        if (got < n) {
+            n = (size_t)got;
+            over = 1;
+        }
+    }
     size_t done = 0;
     while (done < n) {
         ssize_t k = pwrite(r->j->fd, p + done, n - done, *off);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
+            if (r->j->usage) {
+                ftp_usage_credit(r->j->usage, n - done);
+                r->charged -= n - done;
+            }
             return file_write_err(r, errno);
         }
         done += (size_t)k;
@@ -544,4 +560,6 @@ void ftp_job_run(struct ftp_job *j)
     if (j->fd >= 0)
         close(j->fd);
     j->fd = -1;
+    if (j->usage && rc != 0 && j->refund)
+        ftp_usage_credit(j->usage, r.charged);
 }
