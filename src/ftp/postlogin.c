@@ -1,12 +1,15 @@
 /*
- * postlogin.c - the commands of a logged-in FTP user: directories, names,
- * facts, data connection set-up and transfers (RFC 959 section 4.1, RFC
- * 2428, RFC 3659).
+ * postlogin.c - the commands of a logged-in FTP user: transfer parameters,
+ * data connection set-up, transfers and listings (RFC 959 section 4.1,
+ * RFC 2428, RFC 3659), and the table of every command after login. Names
+ * and facts (CWD, MKD, DELE, SIZE, ...) are in fscmd.c.
  *
  * Every path goes through the jail (path.h): ftp_vpath() makes the client's
  * argument a virtual path, then ftp_jail_open() / ftp_jail_parent() open it
  * beneath the home, and operations on names use (directory descriptor,
- * single name) pairs.
+ * single name) pairs. None of that waits for the disk on the loop: RETR's
+ * file is opened from the kernel's lookup cache there (else on the pool),
+ * an upload's file is created on the pool, listings are read on the pool.
  *
  * Uploads (STOR, STOU) are written to FTP_UPLOAD_PREFIX + random in the
  * target's directory and renamed over the real name only when the whole
