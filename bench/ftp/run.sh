@@ -2,8 +2,8 @@
 # bench/ftp/run.sh - outpost's FTP server against vsftpd, on loopback, in one run.
 #
 # Both servers serve the same account contents: a 1 GiB file, 1,000 files
-# of 4 KiB (f0001 .. f1000). Measured for each server, the median of RUNS
-# runs with bench/ftp/ftpbench.c as the client:
+# of 4 KiB (f0001 .. f1000). Measured for each server with
+# bench/ftp/ftpbench.c as the client:
 #   (1) RETR of the 1 GiB file (MB/s, from RETR to 226; the file is in the
 #       page cache: one untimed read first);
 #   (2) STOR of 1 GiB (MB/s, from STOR to 226; outpost syncs the file to
@@ -14,9 +14,18 @@
 #       server's own cost per session, not the password hash's), SESSIONS
 #       sessions from PROCS client processes.
 #
+# Fairness on a shared machine: both servers run at once and their runs
+# alternate (outpost, vsftpd, outpost, ...), so a busy phase of the
+# machine falls on both alike. Before every timed run the previous upload
+# is deleted, everything dirty is written out (sync) and the machine gets
+# PAUSE seconds, so neither server's dirty pages slow the other's run.
+# Reported: the median of RUNS runs, and the slowest and fastest run.
+#
 # Usage: bench/ftp/run.sh [outpost|vsftpd|both]     (default both)
 # Environment: OUTPOST_BIN (default build/release/outpost), BIG_MB (1024),
-#              SMALL (1000), SESSIONS (2000), PROCS (4), RUNS (3),
+#              SMALL (1000), SESSIONS (2000), PROCS (4), RUNS (5),
+#              PAUSE (2), ONLY (what to measure: a comma list of retr,
+#              stor, many, sessions; default all),
 #              KEEP=1 keeps the temp directory for inspection.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -28,7 +37,9 @@ BIG_MB=${BIG_MB:-1024}
 SMALL=${SMALL:-1000}
 SESSIONS=${SESSIONS:-2000}
 PROCS=${PROCS:-4}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
+PAUSE=${PAUSE:-2}
+ONLY=${ONLY:-retr,stor,many,sessions}
 BENCH_PW="bench-$$-$RANDOM$RANDOM"
 VSFTPD_USER=outpost-ftpbench
 big_bytes=$((BIG_MB * 1048576))
@@ -81,45 +92,6 @@ stop_server() {
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# measure NAME PORT USER HOME: sets m_retr m_stor m_many m_sess.
-measure() {
-    local name=$1 port=$2 user=$3 home=$4 out i v=()
-    m_retr="" m_stor="" m_many="" m_sess=""
-    cat "$home/big" >/dev/null                  # into the page cache
-    "$fb" retr "$port" "$user" "$BENCH_PW" big >/dev/null || { say "$name: RETR failed"; return 1; }
-    for i in $(seq "$RUNS"); do
-        out=$("$fb" retr "$port" "$user" "$BENCH_PW" big) || return 1
-        say "$name RETR $i: $out"
-        [ "$(sed 's/bytes=\([0-9]*\).*/\1/' <<<"$out")" = "$big_bytes" ] || { say "$name: short RETR"; return 1; }
-        v+=("$(sed 's/.*mbs=\([0-9]*\).*/\1/' <<<"$out")")
-    done
-    m_retr=$(printf '%s\n' "${v[@]}" | median); v=()
-    for i in $(seq "$RUNS"); do
-        rm -f "$home/up"; sync
-        out=$("$fb" stor "$port" "$user" "$BENCH_PW" up "$big_bytes") || return 1
-        say "$name STOR $i: $out"
-        [ "$(stat -c %s "$home/up")" = "$big_bytes" ] || { say "$name: stored file has the wrong size"; return 1; }
-        v+=("$(sed 's/.*mbs=\([0-9]*\).*/\1/' <<<"$out")")
-    done
-    rm -f "$home/up"
-    m_stor=$(printf '%s\n' "${v[@]}" | median); v=()
-    "$fb" many "$port" "$user" "$BENCH_PW" "$SMALL" >/dev/null || { say "$name: small files failed"; return 1; }
-    for i in $(seq "$RUNS"); do
-        out=$("$fb" many "$port" "$user" "$BENCH_PW" "$SMALL") || return 1
-        say "$name $SMALL files $i: $out"
-        [ "$(sed 's/.*bytes=\([0-9]*\).*/\1/' <<<"$out")" = "$((SMALL * 4096))" ] || { say "$name: short small files"; return 1; }
-        v+=("$(sed 's/.*secs=\([0-9.]*\).*/\1/' <<<"$out")")
-    done
-    m_many=$(printf '%s\n' "${v[@]}" | median); v=()
-    for i in $(seq "$RUNS"); do
-        out=$("$fb" sessions "$port" "$SESSIONS" "$PROCS") || return 1
-        say "$name sessions $i: $out"
-        v+=("$(sed 's/.*per_s=\([0-9]*\).*/\1/' <<<"$out")")
-        sleep 1
-    done
-    m_sess=$(printf '%s\n' "${v[@]}" | median)
-}
-
 # ---------------------------------------------------------------- outpost
 bench_outpost() {
     local d=$tmp/outpost port conf pid home
@@ -142,6 +114,10 @@ listen =
 listen_tls =
 [dns]
 listen =
+[smtp]
+listen =
+listen_submission =
+listen_submissions =
 [ftp]
 listen = 127.0.0.1:$port
 pasv_min_port = 30000
@@ -162,9 +138,8 @@ CONF
     home=$d/data/ftp/example.test/bench
     mkdir -p "$home" || return 1
     cp "$tmp/content"/* "$home/" || return 1
-    measure outpost "$port" bench@example.test "$home" || { tail -5 "$d/stderr" >&2; return 1; }
-    o_retr=$m_retr o_stor=$m_stor o_many=$m_many o_sess=$m_sess
-    stop_server "$pid"
+    srv_name+=(outpost) srv_port+=("$port") srv_user+=(bench@example.test) srv_home+=("$home")
+    srv_pid+=("$pid") srv_log+=("$d/stderr")
 }
 
 # ---------------------------------------------------------------- vsftpd
@@ -219,33 +194,118 @@ CONF
     if ! wait_port "$port" "$pid"; then
         say "vsftpd did not start:"; tail -20 "$d/stderr" >&2; return 1
     fi
-    measure vsftpd "$port" "$VSFTPD_USER" "$home" || { tail -5 "$d/stderr" >&2; return 1; }
-    v_retr=$m_retr v_stor=$m_stor v_many=$m_many v_sess=$m_sess
-    stop_server "$pid"
+    srv_name+=(vsftpd) srv_port+=("$port") srv_user+=("$VSFTPD_USER") srv_home+=("$home")
+    srv_pid+=("$pid") srv_log+=("$d/stderr")
 }
 
-o_retr="" o_stor="" o_many="" o_sess="" v_retr="" v_stor="" v_many="" v_sess=""
+srv_name=() srv_port=() srv_user=() srv_home=() srv_pid=() srv_log=()
 case $which_servers in
 both)    bench_outpost; bench_vsftpd ;;
 outpost) bench_outpost ;;
 vsftpd)  bench_vsftpd ;;
 *) echo "usage: $0 [outpost|vsftpd|both]" >&2; exit 64 ;;
 esac
+[ "${#srv_name[@]}" -gt 0 ] || exit 1
 
-# row WHAT UNIT OUTPOST VSFTPD HIGHER_IS_BETTER TARGET
+# Each server's figures of one measurement, one line each: "NAME v1 v2 ...".
+declare -A got
+
+# field NAME OUT: the value of NAME= in a line of ftpbench's output.
+field() { sed -n "s/.*\<$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+# run_one KIND INDEX: one timed run of KIND against server INDEX; appends
+# the figure to got[KIND,INDEX].
+run_one() {
+    local kind=$1 k=$2 name=${srv_name[$2]} port=${srv_port[$2]} user=${srv_user[$2]}
+    local home=${srv_home[$2]} out val
+    case $kind in
+    retr)
+        out=$("$fb" retr "$port" "$user" "$BENCH_PW" big) || return 1
+        [ "$(field bytes "$out")" = "$big_bytes" ] || { say "$name: short RETR"; return 1; }
+        val=$(field mbs "$out") ;;
+    stor)
+        rm -f "${srv_home[@]/%//up}"
+        sync
+        sleep "$PAUSE"
+        out=$("$fb" stor "$port" "$user" "$BENCH_PW" up "$big_bytes") || return 1
+        [ "$(stat -c %s "$home/up")" = "$big_bytes" ] || { say "$name: stored file has the wrong size"; return 1; }
+        val=$(field mbs "$out") ;;
+    many)
+        out=$("$fb" many "$port" "$user" "$BENCH_PW" "$SMALL") || return 1
+        [ "$(field bytes "$out")" = "$((SMALL * 4096))" ] || { say "$name: short small files"; return 1; }
+        val=$(field secs "$out") ;;
+    sessions)
+        sleep 1                     # TIME_WAIT sockets of the last run settle
+        out=$("$fb" sessions "$port" "$SESSIONS" "$PROCS") || return 1
+        val=$(field per_s "$out") ;;
+    esac
+    say "$name $kind: $out"
+    got[$kind,$k]+=" $val"
+}
+
+# Untimed warm-up: the big file into the page cache, one pass of the small
+# files (each server's code and the kernel's dentries warm).
+for k in "${!srv_name[@]}"; do
+    cat "${srv_home[$k]}/big" >/dev/null
+    case ",$ONLY," in *,retr,*)
+        "$fb" retr "${srv_port[$k]}" "${srv_user[$k]}" "$BENCH_PW" big >/dev/null ||
+            say "${srv_name[$k]}: RETR failed" ;;
+    esac
+    case ",$ONLY," in *,many,*)
+        "$fb" many "${srv_port[$k]}" "${srv_user[$k]}" "$BENCH_PW" "$SMALL" >/dev/null ||
+            say "${srv_name[$k]}: small files failed" ;;
+    esac
+done
+
+failed=()
+for kind in retr stor many sessions; do
+    case ",$ONLY," in *,$kind,*) ;; *) continue ;; esac
+    for i in $(seq "$RUNS"); do
+        for k in "${!srv_name[@]}"; do
+            [[ " ${failed[*]} " == *" $kind,$k "* ]] && continue
+            if ! run_one "$kind" "$k"; then
+                say "${srv_name[$k]} $kind failed:"; tail -5 "${srv_log[$k]}" >&2
+                failed+=("$kind,$k")
+            fi
+        done
+    done
+done
+rm -f "${srv_home[@]/%//up}"
+for k in "${!srv_name[@]}"; do stop_server "${srv_pid[$k]}"; done
+
+# stats KIND NAME: "median min-max" of that server's runs, or "-".
+stats() {
+    local k vals
+    for k in "${!srv_name[@]}"; do
+        [ "${srv_name[$k]}" = "$2" ] || continue
+        vals=${got[$1,$k]:-}
+        [ -n "$vals" ] || break
+        tr ' ' '\n' <<<"$vals" | sed '/^$/d' | sort -g |
+            awk '{a[NR]=$1} END {printf "%s %s-%s", a[int((NR+1)/2)], a[1], a[NR]}'
+        return
+    done
+    echo "-"
+}
+
+# row KIND WHAT UNIT HIGHER_IS_BETTER TARGET
 row() {
-    local ratio="-"
-    if [ -n "$3" ] && [ -n "$4" ]; then
-        if [ "$5" = 1 ]; then ratio=$(awk -v o="$3" -v v="$4" 'BEGIN {printf "%.2fx", o / v}')
-        else ratio=$(awk -v o="$3" -v v="$4" 'BEGIN {printf "%.2fx", v / o}'); fi
+    local o v om vm ratio="-"
+    case ",$ONLY," in *,$1,*) ;; *) return ;; esac
+    o=$(stats "$1" outpost) v=$(stats "$1" vsftpd)
+    om=${o%% *} vm=${v%% *}
+    if [ "$om" != - ] && [ "$vm" != - ]; then
+        if [ "$4" = 1 ]; then ratio=$(awk -v o="$om" -v v="$vm" 'BEGIN {printf "%.2fx", o / v}')
+        else ratio=$(awk -v o="$om" -v v="$vm" 'BEGIN {printf "%.2fx", v / o}'); fi
     fi
-    printf '  %-32s %10s %10s %8s   (target %s)\n' "$1 ($2)" "${3:--}" "${4:--}" "$ratio" "$6"
+    printf '  %-28s %8s %-15s %8s %-15s %7s  (target %s)\n' "$2 ($3)" "$om" \
+        "(${o#* })" "$vm" "(${v#* })" "$ratio" "$5"
 }
 echo
-echo "FTP on loopback, medians of $RUNS runs (ratio: outpost's speed over vsftpd's)"
-printf '  %-32s %10s %10s %8s\n' "" outpost vsftpd ratio
-row "RETR $BIG_MB MiB" "MB/s" "$o_retr" "$v_retr" 1 ">= 1x"
-row "STOR $BIG_MB MiB" "MB/s" "$o_stor" "$v_stor" 1 ">= 1.5x; outpost fsyncs"
-row "$SMALL x 4 KiB, one session" "s" "$o_many" "$v_many" 0 ">= 2x"
-row "sessions (NOOP, QUIT)" "per s" "$o_sess" "$v_sess" 1 ">= 2x"
-[ -n "$o_retr$v_retr" ] || exit 1
+echo "FTP on loopback, $RUNS runs each, alternating; median (slowest-fastest run)"
+echo "(ratio: outpost's speed over vsftpd's)"
+printf '  %-28s %-24s %-24s %7s\n' "" outpost vsftpd ratio
+row retr "RETR $BIG_MB MiB" "MB/s" 1 ">= 1x"
+row stor "STOR $BIG_MB MiB" "MB/s" 1 ">= 1.5x; outpost fsyncs"
+row many "$SMALL x 4 KiB, one session" "s" 0 ">= 2x"
+row sessions "sessions (NOOP, QUIT)" "per s" 1 ">= 2x"
+[ "${#failed[@]}" = 0 ]

@@ -19,6 +19,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "ftp/usage.h"
 #include "ftp/xfer.h"
 #include "net/conn.h"
 #include "net/loop.h"
@@ -335,6 +336,12 @@ static void begin(struct ftp_data *d, int sock)
     j->offset = d->x.offset;
     j->ascii = d->x.ascii;
     j->max_bytes = d->x.dir == FTP_RECV_FILE ? d->x.max_bytes : 0;
+    if (d->x.dir == FTP_RECV_FILE && d->x.usage) {
+        ftp_usage_hold(d->x.usage);          /* dropped by the thread */
+        j->usage = d->x.usage;
+        j->quota = d->x.quota;
+        j->refund = d->x.refund;
+    }
     j->rate = d->cfg.rate_limit;
     j->idle_ms = d->cfg.idle_timeout_ms;
     j->lp = d->lp;
@@ -390,6 +397,7 @@ static void job_free(struct ftp_job *j)
         close(j->fd);
     if (j->ctx)
         SSL_CTX_free(j->ctx);
+    ftp_usage_put(j->usage);
     free(j->mem);
     free(j);
 }

@@ -75,6 +75,12 @@ struct ftp_xfer {
     bool ascii;                 /* TYPE A: LF <-> CRLF on the wire */
     bool protect;               /* PROT P: TLS on the data connection */
     uint64_t max_bytes;         /* FTP_RECV_FILE: more than this fails -EDQUOT (quota); 0 = none */
+    /* FTP_RECV_FILE: the user's shared count (usage.h), charged as bytes
+     * are written, never past quota (-EDQUOT); NULL = none. refund: the
+     * file is thrown away when the upload fails, so its bytes go back. */
+    struct ftp_usage *usage;
+    uint64_t quota;
+    bool refund;
     /* The data connection is up (or the wait for it began): the session
      * sends 150 here. */
     void (*on_open)(void *arg);

@@ -14,11 +14,16 @@
 
 #include "base/fsutil.h"
 
-static bool g_force_walk;
+static bool g_force_walk, g_force_uncached;
 
 void ftp_jail_force_walk(bool on)
 {
     g_force_walk = on;
+}
+
+void ftp_jail_force_uncached(bool on)
+{
+    g_force_uncached = on;
 }
 
 int ftp_path_join(const char *cwd, const char *arg, size_t arglen, char *out, size_t outlen)
@@ -160,6 +165,43 @@ int ftp_jail_open(int root, const char *vpath, int flags, mode_t mode)
             return -errno;
     }
     return walk_open(root, rel, flags, mode);
+}
+
+int ftp_jail_open_cached(int root, const char *vpath, int flags)
+{
+    if (vpath[0] != '/')
+        return -EINVAL;
+    /* O_TMPFILE includes the O_DIRECTORY bit: compare all its bits. */
+    if (g_force_walk || g_force_uncached || (flags & (O_CREAT | O_TRUNC)) ||
+        (flags & O_TMPFILE) == O_TMPFILE)
+        return -EAGAIN;
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_CACHED,
+    };
+    int fd;
+    do
+        fd = (int)syscall(SYS_openat2, root, ftp_path_rel(vpath), &how, sizeof how);
+    while (fd < 0 && errno == EINTR);
+    if (fd >= 0)
+        return fd;
+    /* ENOSYS: no openat2; EINVAL: a kernel before RESOLVE_CACHED (5.12).
+     * Both mean "ask a thread that may wait", never a different answer. */
+    if (errno == ENOSYS || errno == EINVAL)
+        return -EAGAIN;
+    return -errno;
+}
+
+int ftp_jail_stat_cached(int root, const char *vpath, struct stat *st)
+{
+    if (vpath[0] == '/' && !vpath[1])
+        return fstat(root, st) < 0 ? -errno : 0;
+    int fd = ftp_jail_open_cached(root, vpath, O_PATH);
+    if (fd < 0)
+        return fd;
+    int r = fstat(fd, st) < 0 ? -errno : 0;
+    close(fd);
+    return r;
 }
 
 int ftp_jail_parent(int root, const char *vpath, const char **name)

@@ -62,7 +62,23 @@ int ftp_jail_parent(int root, const char *vpath, const char **name);
  * followed). 0 or -errno. */
 int ftp_jail_stat(int root, const char *vpath, struct stat *st);
 
+/* The same without waiting for the disk, for the event loop: resolved only
+ * through the kernel's lookup cache (openat2 RESOLVE_CACHED, Linux 5.12),
+ * with the same jail (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS). -EAGAIN
+ * when some component is not cached, when flags ask for O_CREAT or
+ * O_TRUNC (which the kernel never does from its cache), and where the
+ * kernel cannot resolve from its cache at all (before 5.12, or under
+ * ftp_jail_force_walk): the caller then repeats the work with
+ * ftp_jail_open / ftp_jail_stat on a thread that may wait. Any other
+ * result is final. */
+int ftp_jail_open_cached(int root, const char *vpath, int flags);
+/* lstat from the cache, as above: the last component opened O_PATH (a
+ * symlink is opened itself, not followed) and fstat'ed. */
+int ftp_jail_stat_cached(int root, const char *vpath, struct stat *st);
+
 /* Force the fallback walk (tests of the O_NOFOLLOW path). */
 void ftp_jail_force_walk(bool on);
+/* Make the cached variants answer -EAGAIN (tests of the fallback). */
+void ftp_jail_force_uncached(bool on);
 
 #endif

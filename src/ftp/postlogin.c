@@ -1,12 +1,15 @@
 /*
- * postlogin.c - the commands of a logged-in FTP user: directories, names,
- * facts, data connection set-up and transfers (RFC 959 section 4.1, RFC
- * 2428, RFC 3659).
+ * postlogin.c - the commands of a logged-in FTP user: transfer parameters,
+ * data connection set-up, transfers and listings (RFC 959 section 4.1,
+ * RFC 2428, RFC 3659), and the table of every command after login. Names
+ * and facts (CWD, MKD, DELE, SIZE, ...) are in fscmd.c.
  *
  * Every path goes through the jail (path.h): ftp_vpath() makes the client's
  * argument a virtual path, then ftp_jail_open() / ftp_jail_parent() open it
  * beneath the home, and operations on names use (directory descriptor,
- * single name) pairs.
+ * single name) pairs. None of that waits for the disk on the loop: RETR's
+ * file is opened from the kernel's lookup cache there (else on the pool),
+ * an upload's file is created on the pool, listings are read on the pool.
  *
  * Uploads (STOR, STOU) are written to FTP_UPLOAD_PREFIX + random in the
  * target's directory and renamed over the real name only when the whole
@@ -32,12 +35,13 @@
 #include "base/util.h"
 #include "ftp/list.h"
 #include "ftp/session.h"
+#include "ftp/usage.h"
 #include "net/conn.h"
 
 /* ---- helpers ----------------------------------------------------------------- */
 
 /* A file system error as a reply (RFC 959 section 4.2 codes). */
-static void fs_error(struct ftp_session *s, int err)
+void ftp_fs_error(struct ftp_session *s, int err)
 {
     switch (err) {
     case -ENOENT:
@@ -78,25 +82,12 @@ static void fs_error(struct ftp_session *s, int err)
 }
 
 /* Anonymous sessions are read-only: 550 for anything that writes. */
-static bool deny_write(struct ftp_session *s)
+bool ftp_deny_write(struct ftp_session *s)
 {
     if (!s->anonymous)
         return false;
     ftp_error(s, 550, "Permission denied (read-only access)");
     return true;
-}
-
-/* RFC 959 section 7 (and appendix II): in a 257 reply the path is quoted
- * and an embedded '"' is doubled. */
-static void quote_path(const char *path, char *out, size_t outlen)
-{
-    size_t n = 0;
-    for (const char *p = path; *p && n + 3 < outlen; p++) {
-        if (*p == '"')
-            out[n++] = '"';
-        out[n++] = *p;
-    }
-    out[n] = '\0';
 }
 
 /* Is this the control connection's peer? IPv4 and IPv4-mapped IPv6 compare
@@ -126,227 +117,6 @@ static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_st
     return al && al == bl && memcmp(ab, bb, al) == 0;
 }
 
-/* ---- directories and names ----------------------------------------------------- */
-
-static void change_dir(struct ftp_session *s, const char *v, int code)
-{
-    int fd = ftp_jail_open(s->root, v, O_PATH | O_DIRECTORY, 0);
-    if (fd < 0) {
-        fs_error(s, fd);
-        return;
-    }
-    close(fd);
-    if (!ftp_set_str(&s->cwd, v)) {
-        ftp_error(s, 451, "Out of memory");
-        return;
-    }
-    ftp_reply(s, code, "Directory changed");
-}
-
-static void cmd_cwd(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    char v[FTP_VPATH_MAX];
-    if (ftp_vpath(s, cmd, v))
-        change_dir(s, v, 250);
-}
-
-/* RFC 959 section 5.4 lists 200 for CDUP (RFC 1123 4.1.3.5: clients take
- * 200 or 250). */
-static void cmd_cdup(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    char v[FTP_VPATH_MAX];
-    if (ftp_path_join(s->cwd, "..", 2, v, sizeof v) == 0)
-        change_dir(s, v, 200);
-}
-
-static void cmd_pwd(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    char q[2 * FTP_VPATH_MAX];
-    quote_path(s->cwd, q, sizeof q);
-    ftp_reply(s, 257, "\"%s\" is the current directory", q);
-}
-
-static void cmd_mkd(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    char v[FTP_VPATH_MAX];
-    if (deny_write(s) || !ftp_vpath(s, cmd, v))
-        return;
-    const char *name;
-    int dfd = ftp_jail_parent(s->root, v, &name);
-    if (dfd < 0) {
-        fs_error(s, dfd == -EPERM ? -EEXIST : dfd);
-        return;
-    }
-    int r = mkdirat(dfd, name, 0755) < 0 ? -errno : 0;
-    close(dfd);
-    if (r < 0) {
-        fs_error(s, r);
-        return;
-    }
-    char q[2 * FTP_VPATH_MAX];
-    quote_path(v, q, sizeof q);
-    ftp_reply(s, 257, "\"%s\" created", q);
-}
-
-static void remove_name(struct ftp_session *s, const struct ftp_cmd *cmd, int flags)
-{
-    char v[FTP_VPATH_MAX];
-    if (deny_write(s) || !ftp_vpath(s, cmd, v))
-        return;
-    const char *name;
-    int dfd = ftp_jail_parent(s->root, v, &name);
-    if (dfd < 0) {
-        fs_error(s, dfd);
-        return;
-    }
-    struct stat st;
-    bool have = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-    int r = unlinkat(dfd, name, flags) < 0 ? -errno : 0;
-    close(dfd);
-    if (r < 0) {
-        fs_error(s, r);
-        return;
-    }
-    if (have && S_ISREG(st.st_mode) && st.st_nlink <= 1)
-        s->used = s->used > (uint64_t)st.st_size ? s->used - (uint64_t)st.st_size : 0;
-    ftp_reply(s, 250, flags ? "Directory removed" : "File deleted");
-}
-
-static void cmd_dele(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    remove_name(s, cmd, 0);
-}
-
-static void cmd_rmd(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    remove_name(s, cmd, AT_REMOVEDIR);
-}
-
-static void cmd_rnfr(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    char v[FTP_VPATH_MAX];
-    if (deny_write(s) || !ftp_vpath(s, cmd, v))
-        return;
-    struct stat st;
-    int r = ftp_jail_stat(s->root, v, &st);
-    if (r < 0) {
-        fs_error(s, r);
-        return;
-    }
-    if (!v[1]) {
-        fs_error(s, -EPERM);
-        return;
-    }
-    if (!ftp_set_str(&s->rnfr, v)) {
-        ftp_error(s, 451, "Out of memory");
-        return;
-    }
-    ftp_reply(s, 350, "Ready for RNTO");
-}
-
-static void cmd_rnto(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    char v[FTP_VPATH_MAX], fromv[FTP_VPATH_MAX];
-    if (!s->rnfr) {
-        ftp_error(s, 503, "RNFR first");
-        return;
-    }
-    str_copy(fromv, sizeof fromv, s->rnfr);
-    free(s->rnfr);
-    s->rnfr = NULL;
-    if (deny_write(s) || !ftp_vpath(s, cmd, v))
-        return;
-    const char *from, *to;
-    int d1 = ftp_jail_parent(s->root, fromv, &from);
-    if (d1 < 0) {
-        fs_error(s, d1);
-        return;
-    }
-    int d2 = ftp_jail_parent(s->root, v, &to);
-    if (d2 < 0) {
-        close(d1);
-        fs_error(s, d2);
-        return;
-    }
-    int r = renameat(d1, from, d2, to) < 0 ? -errno : 0;
-    close(d1);
-    close(d2);
-    if (r < 0) {
-        fs_error(s, r);
-        return;
-    }
-    ftp_reply(s, 250, "Rename successful");
-}
-
-/* ---- facts --------------------------------------------------------------------- */
-
-/* The stat of the regular file a command names; false after replying
- * with the error (bad path, no such file, not a regular file). */
-static bool stat_regular(struct ftp_session *s, const struct ftp_cmd *cmd, struct stat *st)
-{
-    char v[FTP_VPATH_MAX];
-    if (!ftp_vpath(s, cmd, v))
-        return false;
-    int r = ftp_jail_stat(s->root, v, st);
-    if (r < 0) {
-        fs_error(s, r);
-        return false;
-    }
-    if (!S_ISREG(st->st_mode)) {
-        ftp_error(s, 550, "Not a regular file");
-        return false;
-    }
-    return true;
-}
-
-/* RFC 3659 section 4: the size as it would be transferred; in TYPE A that
- * would take reading the file, so SIZE is answered in TYPE I only. */
-static void cmd_size(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    struct stat st;
-    if (!stat_regular(s, cmd, &st))
-        return;
-    if (s->ascii) {
-        ftp_error(s, 550, "SIZE is not available in ASCII mode (use TYPE I)");
-        return;
-    }
-    ftp_reply(s, 213, "%llu", (unsigned long long)st.st_size);
-}
-
-/* RFC 3659 section 3: 213 YYYYMMDDHHMMSS in UTC. */
-static void cmd_mdtm(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    struct stat st;
-    if (!stat_regular(s, cmd, &st))
-        return;
-    char tv[15];
-    ftp_time_val(st.st_mtime, tv);
-    ftp_reply(s, 213, "%s", tv);
-}
-
-/* RFC 3659 section 7.2: MLST over the control connection, the entry on a
- * line of its own that starts with one SP. */
-static void cmd_mlst(struct ftp_session *s, const struct ftp_cmd *cmd)
-{
-    char v[FTP_VPATH_MAX];
-    if (cmd->has_arg) {
-        if (!ftp_vpath(s, cmd, v))
-            return;
-    } else {
-        str_copy(v, sizeof v, s->cwd);
-    }
-    struct stat st;
-    int r = ftp_jail_stat(s->root, v, &st);
-    if (r < 0) {
-        fs_error(s, r);
-        return;
-    }
-    struct buf b = BUF_INIT;
-    ftp_list_facts(&b, v, &st, s->facts, s->anonymous, NULL);
-    ftp_reply_multi(s, 250, "Listing", buf_ptr(&b), buf_len(&b), "End");
-    buf_free(&b);
-}
-
 /* ---- transfer parameters ------------------------------------------------------- */
 
 static void cmd_type(struct ftp_session *s, const struct ftp_cmd *cmd)
@@ -373,9 +143,12 @@ static void cmd_mode(struct ftp_session *s, const struct ftp_cmd *cmd)
         ftp_error(s, 504, "Only MODE S is supported");
 }
 
+/* What the user may still store, counted over all of the user's
+ * sessions (usage.h). */
 static uint64_t quota_left(const struct ftp_session *s)
 {
-    return s->used >= s->live->quota ? 0 : s->live->quota - s->used;
+    uint64_t used = s->usage ? ftp_usage_used(s->usage) : 0;
+    return used >= s->live->quota ? 0 : s->live->quota - used;
 }
 
 static void cmd_allo(struct ftp_session *s, const struct ftp_cmd *cmd)
@@ -601,17 +374,27 @@ static void finish_work(void *arg)
     }
     if (r == 0 && fsync(s->x.dfd) < 0)
         r = -errno;
-    struct stat st;
-    if (r == 0 && fstat(s->x.fd, &st) == 0) {
-        uint64_t now = (uint64_t)st.st_size, before = (uint64_t)s->x.start_size;
-        s->used = s->used + now > before ? s->used + now - before : 0;
-    }
     s->x.result = r;
+}
+
+/* An upload that failed after its thread ended well (its bytes stay
+ * charged): when its temporary file goes, so do they, and the file it was
+ * to replace counts again. */
+static void upload_unwind(struct ftp_session *s)
+{
+    if (s->usage && s->x.temp) {
+        ftp_usage_credit(s->usage, s->x.bytes);
+        ftp_usage_debit(s->usage, s->x.credited);
+    }
+    s->x.credited = 0;
 }
 
 static void finish_done(struct ftp_session *s)
 {
     int r = s->x.result;
+    if (r < 0)
+        upload_unwind(s);
+    s->x.credited = 0;
     log_info("%s %s %s %s: %llu bytes%s", conn_tag(s->c), conn_peer(s->c), ftp_verb_name(s->x.verb),
              s->x.name, (unsigned long long)s->x.bytes, r == 0 ? "" : ", failed");
     xfer_clear(s);
@@ -637,6 +420,10 @@ static void xfer_done(void *arg, int result, uint64_t bytes)
         log_info("%s %s %s %s: %llu bytes, %s", conn_tag(s->c), conn_peer(s->c),
                  ftp_verb_name(s->x.verb), s->x.name, (unsigned long long)bytes,
                  op_strerror(result));
+        /* The thread gave its bytes back; the replaced file stays. */
+        if (s->usage && s->x.temp)
+            ftp_usage_debit(s->usage, s->x.credited);
+        s->x.credited = 0;
         xfer_clear(s);                   /* the temporary file goes */
         xfer_reply(s, result);
         return;
@@ -650,7 +437,7 @@ static void xfer_done(void *arg, int result, uint64_t bytes)
 
 /* Start the prepared transfer: the data connection set up by PASV/PORT
  * takes it from here. */
-static void start(struct ftp_session *s, enum ftp_xfer_dir dir, off_t offset, uint64_t max_bytes)
+static void start(struct ftp_session *s, enum ftp_xfer_dir dir, off_t offset)
 {
     struct ftp_xfer x = {
         .dir = dir,
@@ -661,7 +448,9 @@ static void start(struct ftp_session *s, enum ftp_xfer_dir dir, off_t offset, ui
          * they go as ASCII whatever the TYPE). */
         .ascii = dir == FTP_SEND_BUF ? false : s->ascii,
         .protect = s->prot_p,
-        .max_bytes = max_bytes,
+        .usage = dir == FTP_RECV_FILE ? s->usage : NULL,
+        .quota = s->live->quota,
+        .refund = s->x.temp,
         .on_open = xfer_open,
         .on_done = xfer_done,
         .arg = s,
@@ -683,27 +472,24 @@ static bool data_ready(struct ftp_session *s)
     return false;
 }
 
-static void cmd_retr(struct ftp_session *s, const struct ftp_cmd *cmd)
+/* RETR's file is open (fd), or could not be (fd < 0): check it and start. */
+static void retr_opened(struct ftp_session *s, int fd)
 {
-    char v[FTP_VPATH_MAX];
-    uint64_t rest = s->rest;
-    s->rest = 0;
-    if (!ftp_vpath(s, cmd, v) || !data_ready(s))
-        return;
-    /* O_NONBLOCK: a FIFO placed in the home must not block the loop. */
-    int fd = ftp_jail_open(s->root, v, O_RDONLY | O_NONBLOCK, 0);
     if (fd < 0) {
-        fs_error(s, fd);
+        xfer_clear(s);
+        ftp_fs_error(s, fd);
         return;
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
+        xfer_clear(s);
         ftp_error(s, 550, "Not a regular file");
         return;
     }
-    if (rest > (uint64_t)st.st_size) {
+    if (s->x.rest > (uint64_t)st.st_size) {
         close(fd);
+        xfer_clear(s);
         ftp_error(s, 554, "Restart marker beyond the end of the file");
         return;
     }
@@ -712,29 +498,72 @@ static void cmd_retr(struct ftp_session *s, const struct ftp_cmd *cmd)
         (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     s->x.verb = FTP_RETR;
     s->x.fd = fd;
-    if (!ftp_set_str(&s->x.name, v) ||
-        !ftp_set_strf(&s->x.open_msg, "Opening %s mode data connection for %s (%llu bytes)",
-                      s->ascii ? "ASCII" : "BINARY", strrchr(v, '/') + 1,
+    if (!ftp_set_strf(&s->x.open_msg, "Opening %s mode data connection for %s (%llu bytes)",
+                      s->ascii ? "ASCII" : "BINARY", strrchr(s->x.name, '/') + 1,
                       (unsigned long long)st.st_size)) {
         xfer_clear(s);
         ftp_error(s, 451, "Out of memory");
         return;
     }
-    start(s, FTP_SEND_FILE, (off_t)rest, 0);
+    start(s, FTP_SEND_FILE, (off_t)s->x.rest);
 }
 
-/* STOR, APPE, STOU. */
-static void upload(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_verb verb)
+/* O_NONBLOCK: a FIFO placed in the home must not block the opener. */
+#define RETR_FLAGS (O_RDONLY | O_NONBLOCK)
+
+static void retr_work(void *arg)
+{
+    struct ftp_session *s = arg;
+    s->x.result = ftp_jail_open(s->root, s->x.name, RETR_FLAGS, 0);
+}
+
+static void retr_done(struct ftp_session *s)
+{
+    retr_opened(s, s->x.result);
+    conn_resume(s->c);
+}
+
+static void cmd_retr(struct ftp_session *s, const struct ftp_cmd *cmd)
 {
     char v[FTP_VPATH_MAX];
     uint64_t rest = s->rest;
     s->rest = 0;
-    if (deny_write(s))
+    if (!ftp_vpath(s, cmd, v) || !data_ready(s))
         return;
-    if (verb == FTP_STOU) {
+    if (!ftp_set_str(&s->x.name, v)) {
+        ftp_error(s, 451, "Out of memory");
+        return;
+    }
+    s->x.rest = rest;
+    /* From the kernel's lookup cache on the loop; what is not cached is
+     * opened on the pool (fscmd.c explains the two ways). */
+    int fd = ftp_jail_open_cached(s->root, v, RETR_FLAGS);
+    if (fd != -EAGAIN) {
+        retr_opened(s, fd);
+        return;
+    }
+    log_debug("%s %s RETR: path not in the lookup cache, opened on the pool", conn_tag(s->c),
+              conn_peer(s->c));
+    if (!ftp_on_pool(s, retr_work, retr_done))
+        xfer_clear(s);
+}
+
+/* Results of upload_work beyond -errno. */
+enum { UP_NOT_REGULAR = 1, UP_REST_BEYOND, UP_NO_NAME };
+
+/* On the pool (it creates or truncates, which may wait for the journal):
+ * STOU's unique name, the target's directory, and the file, at its
+ * temporary name for STOR and STOU, in place for APPE and REST + STOR. */
+static void upload_work(void *arg)
+{
+    struct ftp_session *s = arg;
+    char v[FTP_VPATH_MAX];
+    s->x.result = 0;
+    if (s->x.verb == FTP_STOU) {
         /* RFC 959 STOU: a name unique in the current directory; RFC 1123
-         * section 4.1.2.9: 150 "FILE: name". */
-        const char *base = cmd->has_arg ? cmd->arg : "file";
+         * section 4.1.2.9: 150 "FILE: name". x.name holds the base. */
+        char base[FTP_VPATH_MAX];
+        str_copy(base, sizeof base, s->x.name);
         char try[FTP_VPATH_MAX + 32];
         bool found = false;
         for (unsigned i = 0; i < 1000 && !found; i++) {
@@ -748,39 +577,28 @@ static void upload(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_ve
             if (ftp_jail_stat(s->root, v, &st) == -ENOENT)
                 found = true;
         }
-        if (!found) {
-            ftp_error(s, 553, "Cannot find a unique name");
-            return;
-        }
-    } else if (!ftp_vpath(s, cmd, v)) {
-        return;
-    }
-    if (!data_ready(s))
-        return;
-    uint64_t max = 0;
-    if (s->live->quota) {
-        max = quota_left(s);
-        if (max == 0) {
-            ftp_error(s, 552, "Quota exceeded");
+        if (!found || !ftp_set_str(&s->x.name, v)) {
+            s->x.result = found ? -ENOMEM : UP_NO_NAME;
             return;
         }
     }
+    str_copy(v, sizeof v, s->x.name);
     const char *name;
     int dfd = ftp_jail_parent(s->root, v, &name);
     if (dfd < 0) {
-        fs_error(s, dfd == -EPERM ? -EISDIR : dfd);
+        s->x.result = dfd == -EPERM ? -EISDIR : dfd;
         return;
     }
     struct stat old;
     bool exists = fstatat(dfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
     if (exists && !S_ISREG(old.st_mode)) {
         close(dfd);
-        ftp_error(s, 550, S_ISDIR(old.st_mode) ? "Is a directory" : "Not a regular file");
+        s->x.result = S_ISDIR(old.st_mode) ? -EISDIR : UP_NOT_REGULAR;
         return;
     }
-    off_t offset = 0;
+    s->x.offset = 0;
     int fd;
-    bool temp = verb != FTP_APPE && rest == 0;
+    bool temp = s->x.verb != FTP_APPE && s->x.rest == 0;
     if (temp) {
         uint64_t rnd;
         random_bytes(&rnd, sizeof rnd);
@@ -788,27 +606,34 @@ static void upload(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_ve
                  (unsigned long long)rnd);
         fd = openat(dfd, s->x.tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         s->x.start_size = 0;
-        /* Replacing a file frees its space when the new one takes the name. */
-        if (exists && verb == FTP_STOR && max)
-            max += (uint64_t)old.st_size;
+        /* Replacing a file frees its space when the new one takes the
+         * name: given back now, so that a file can be replaced by one of
+         * its size at a full quota (taken again if the upload fails). */
+        if (exists && s->x.verb == FTP_STOR && s->usage) {
+            s->x.credited = (uint64_t)old.st_size;
+            ftp_usage_credit(s->usage, s->x.credited);
+        }
     } else {
         fd = openat(dfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
         struct stat st;
         if (fd >= 0 && fstat(fd, &st) == 0) {
             s->x.start_size = st.st_size;
-            if (verb == FTP_APPE) {
-                offset = st.st_size;
-            } else if (rest > (uint64_t)st.st_size) {
+            if (s->x.verb == FTP_APPE) {
+                s->x.offset = st.st_size;
+            } else if (s->x.rest > (uint64_t)st.st_size) {
                 close(fd);
                 close(dfd);
-                ftp_error(s, 554, "Restart marker beyond the end of the file");
+                s->x.result = UP_REST_BEYOND;
                 return;
             } else {
                 /* REST STREAM + STOR: the file from the marker on is
                  * replaced by what comes now. */
-                offset = (off_t)rest;
-                if (ftruncate(fd, offset) == 0)
-                    s->x.start_size = offset;
+                s->x.offset = (off_t)s->x.rest;
+                if (ftruncate(fd, s->x.offset) == 0) {
+                    s->x.start_size = s->x.offset;
+                    if (s->usage)
+                        ftp_usage_credit(s->usage, (uint64_t)(st.st_size - s->x.offset));
+                }
             }
         }
         if (fd >= 0) {
@@ -818,26 +643,76 @@ static void upload(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_ve
         }
     }
     if (fd < 0) {
-        int err = -errno;
+        s->x.result = -errno;
         close(dfd);
-        fs_error(s, err);
         return;
     }
-    s->x.verb = verb;
     s->x.fd = fd;
     s->x.dfd = dfd;
     s->x.temp = temp;
-    bool ok = ftp_set_str(&s->x.name, v) &&
-              (verb == FTP_STOU
-                   ? ftp_set_strf(&s->x.open_msg, "FILE: %s", strrchr(v, '/') + 1)
-                   : ftp_set_strf(&s->x.open_msg, "Opening %s mode data connection for %s",
-                                  s->ascii ? "ASCII" : "BINARY", name));
+}
+
+static void upload_done(struct ftp_session *s)
+{
+    int r = s->x.result;
+    if (r != 0) {
+        if (s->usage)                    /* the file to replace stays */
+            ftp_usage_debit(s->usage, s->x.credited);
+        s->x.credited = 0;
+        xfer_clear(s);                   /* removes a temporary file */
+        if (r == UP_NOT_REGULAR)
+            ftp_error(s, 550, "Not a regular file");
+        else if (r == UP_REST_BEYOND)
+            ftp_error(s, 554, "Restart marker beyond the end of the file");
+        else if (r == UP_NO_NAME)
+            ftp_error(s, 553, "Cannot find a unique name");
+        else if (r == -ENOMEM)
+            ftp_error(s, 451, "Out of memory");
+        else
+            ftp_fs_error(s, r);
+        conn_resume(s->c);
+        return;
+    }
+    const char *name = strrchr(s->x.name, '/') + 1;
+    bool ok = s->x.verb == FTP_STOU
+                  ? ftp_set_strf(&s->x.open_msg, "FILE: %s", name)
+                  : ftp_set_strf(&s->x.open_msg, "Opening %s mode data connection for %s",
+                                 s->ascii ? "ASCII" : "BINARY", name);
     if (!ok) {
-        xfer_clear(s);                   /* removes the temporary file */
+        xfer_clear(s);
+        ftp_error(s, 451, "Out of memory");
+    } else {
+        start(s, FTP_RECV_FILE, s->x.offset);
+    }
+    conn_resume(s->c);
+}
+
+/* STOR, APPE, STOU. */
+static void upload(struct ftp_session *s, const struct ftp_cmd *cmd, enum ftp_verb verb)
+{
+    char v[FTP_VPATH_MAX];
+    uint64_t rest = s->rest;
+    s->rest = 0;
+    if (ftp_deny_write(s))
+        return;
+    if (verb == FTP_STOU)
+        str_copy(v, sizeof v, cmd->has_arg ? cmd->arg : "file");
+    else if (!ftp_vpath(s, cmd, v))
+        return;
+    if (!data_ready(s))
+        return;
+    if (s->live->quota && quota_left(s) == 0) {
+        ftp_error(s, 552, "Quota exceeded");
+        return;
+    }
+    if (!ftp_set_str(&s->x.name, v)) {
         ftp_error(s, 451, "Out of memory");
         return;
     }
-    start(s, FTP_RECV_FILE, offset, max);
+    s->x.verb = verb;
+    s->x.rest = rest;
+    if (!ftp_on_pool(s, upload_work, upload_done))
+        xfer_clear(s);
 }
 
 static void cmd_stor(struct ftp_session *s, const struct ftp_cmd *cmd)
@@ -929,7 +804,7 @@ static void list_done(struct ftp_session *s)
     int r = s->x.result;
     if (r < 0) {
         buf_free(&s->x.list);
-        fs_error(s, r);
+        ftp_fs_error(s, r);
         conn_resume(s->c);
         return;
     }
@@ -949,7 +824,7 @@ static void list_done(struct ftp_session *s)
         conn_resume(s->c);
         return;
     }
-    start(s, FTP_SEND_BUF, 0, 0);
+    start(s, FTP_SEND_BUF, 0);
     conn_resume(s->c);
 }
 
@@ -1027,47 +902,13 @@ void ftp_stat_path(struct ftp_session *s, const struct ftp_cmd *cmd)
 
 /* ---- SITE ---------------------------------------------------------------------- */
 
-static void site_chmod(struct ftp_session *s, const char *args)
-{
-    char *end;
-    errno = 0;
-    unsigned long mode = strtoul(args, &end, 8);
-    if (end == args || *end != ' ' || errno || mode > 0777) {
-        ftp_error(s, 501, "Usage: SITE CHMOD <octal mode 0-777> <path>");
-        return;
-    }
-    if (deny_write(s))
-        return;
-    struct ftp_cmd c2;
-    const char *p = end + 1;
-    c2.arglen = strlen(p);
-    memcpy(c2.arg, p, c2.arglen + 1);
-    c2.has_arg = true;
-    char v[FTP_VPATH_MAX];
-    if (!ftp_vpath(s, &c2, v))
-        return;
-    /* Opened (never through a symlink), then changed by descriptor. */
-    int fd = ftp_jail_open(s->root, v, O_RDONLY | O_NONBLOCK, 0);
-    if (fd < 0) {
-        fs_error(s, fd);
-        return;
-    }
-    int r = fchmod(fd, (mode_t)mode) < 0 ? -errno : 0;
-    close(fd);
-    if (r < 0) {
-        fs_error(s, r);
-        return;
-    }
-    ftp_reply(s, 200, "SITE CHMOD command ok");
-}
-
 static void cmd_site(struct ftp_session *s, const struct ftp_cmd *cmd)
 {
     const char *a = cmd->arg;
     const char *sp = strchr(a, ' ');
     size_t vlen = sp ? (size_t)(sp - a) : cmd->arglen;
     if (str_ieq(a, vlen, "CHMOD") && sp) {
-        site_chmod(s, sp + 1);
+        ftp_site_chmod(s, sp + 1);
         return;
     }
     if (str_ieq(a, vlen, "HELP")) {
@@ -1094,8 +935,8 @@ const struct ftp_command ftp_postlogin[] = {
     {FTP_USER, ftp_cmd_user, "USER <sp> username"},
     {FTP_PASS, cmd_pass_again, "PASS <sp> password"},
     {FTP_ACCT, ftp_cmd_acct, "ACCT <sp> account"},
-    {FTP_CWD, cmd_cwd, "CWD <sp> path"},
-    {FTP_CDUP, cmd_cdup, "CDUP"},
+    {FTP_CWD, ftp_cmd_cwd, "CWD <sp> path"},
+    {FTP_CDUP, ftp_cmd_cdup, "CDUP"},
     {FTP_SMNT, cmd_smnt, "SMNT <sp> path"},
     {FTP_QUIT, ftp_cmd_quit, "QUIT"},
     {FTP_REIN, ftp_cmd_rein, "REIN"},
@@ -1110,13 +951,13 @@ const struct ftp_command ftp_postlogin[] = {
     {FTP_APPE, cmd_appe, "APPE <sp> path"},
     {FTP_ALLO, cmd_allo, "ALLO <sp> bytes"},
     {FTP_REST, cmd_rest, "REST <sp> offset"},
-    {FTP_RNFR, cmd_rnfr, "RNFR <sp> path"},
-    {FTP_RNTO, cmd_rnto, "RNTO <sp> path"},
+    {FTP_RNFR, ftp_cmd_rnfr, "RNFR <sp> path"},
+    {FTP_RNTO, ftp_cmd_rnto, "RNTO <sp> path"},
     {FTP_ABOR, ftp_cmd_abor, "ABOR"},
-    {FTP_DELE, cmd_dele, "DELE <sp> path"},
-    {FTP_RMD, cmd_rmd, "RMD <sp> path"},
-    {FTP_MKD, cmd_mkd, "MKD <sp> path"},
-    {FTP_PWD, cmd_pwd, "PWD"},
+    {FTP_DELE, ftp_cmd_dele, "DELE <sp> path"},
+    {FTP_RMD, ftp_cmd_rmd, "RMD <sp> path"},
+    {FTP_MKD, ftp_cmd_mkd, "MKD <sp> path"},
+    {FTP_PWD, ftp_cmd_pwd, "PWD"},
     {FTP_LIST, cmd_list, "LIST [<sp> path]"},
     {FTP_NLST, cmd_nlst, "NLST [<sp> path]"},
     {FTP_SITE, cmd_site, "SITE <sp> CHMOD|HELP"},
@@ -1128,9 +969,9 @@ const struct ftp_command ftp_postlogin[] = {
     {FTP_OPTS, ftp_cmd_opts, "OPTS <sp> UTF8 ON|MLST facts"},
     {FTP_EPRT, cmd_eprt, "EPRT <sp> |proto|address|port|"},
     {FTP_EPSV, cmd_epsv, "EPSV [<sp> 1|2|ALL]"},
-    {FTP_SIZE, cmd_size, "SIZE <sp> path"},
-    {FTP_MDTM, cmd_mdtm, "MDTM <sp> path"},
-    {FTP_MLST, cmd_mlst, "MLST [<sp> path]"},
+    {FTP_SIZE, ftp_cmd_size, "SIZE <sp> path"},
+    {FTP_MDTM, ftp_cmd_mdtm, "MDTM <sp> path"},
+    {FTP_MLST, ftp_cmd_mlst, "MLST [<sp> path]"},
     {FTP_MLSD, cmd_mlsd, "MLSD [<sp> path]"},
     {FTP_AUTH, ftp_cmd_auth, "AUTH <sp> TLS"},
     {FTP_PBSZ, ftp_cmd_pbsz, "PBSZ <sp> 0"},

@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "ftp/session.h"
+#include "ftp/usage.h"
 #include "net/pool.h"
 #include "net/tls.h"
 
@@ -85,40 +86,6 @@ void ftp_cmd_user(struct ftp_session *s, const struct ftp_cmd *cmd)
     ftp_reply(s, 331, "Password required");
 }
 
-/* Sum of the sizes of everything beneath dfd (the quota's starting point),
- * at most 32 directories deep. */
-static uint64_t tree_size(int dfd, int depth)
-{
-    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return 0;
-    }
-    uint64_t sum = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        struct stat st;
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-            continue;
-        if (S_ISREG(st.st_mode)) {
-            sum += (uint64_t)st.st_size;
-        } else if (S_ISDIR(st.st_mode) && depth < 32) {
-            int sub = openat(dirfd(d), e->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (sub >= 0) {
-                sum += tree_size(sub, depth + 1);
-                close(sub);
-            }
-        }
-    }
-    closedir(d);
-    return sum;
-}
-
 /* On the pool: the password, then the home (created on first login). */
 static void login_work(void *arg)
 {
@@ -138,7 +105,9 @@ static void login_work(void *arg)
         if (r >= 0) {
             s->root = r;
             r = 0;
-            s->used = (!s->anonymous && s->live->quota) ? tree_size(s->root, 0) : 0;
+            /* The quota's count, shared with the user's other sessions. */
+            if (!s->anonymous && s->live->quota && !(s->usage = ftp_usage_get(s->user, s->root)))
+                r = -ENOMEM;
         }
     }
     s->result = r;

@@ -23,6 +23,7 @@
 #include "base/util.h"
 #include "ftp/list.h"
 #include "ftp/session.h"
+#include "ftp/usage.h"
 #include "net/pool.h"
 #include "net/tls.h"
 
@@ -153,23 +154,36 @@ static void job_done(void *arg)
     conn_release(c);                     /* last: it may free the session */
 }
 
-void ftp_on_pool(struct ftp_session *s, void (*work)(void *), void (*done)(struct ftp_session *))
+bool ftp_on_pool(struct ftp_session *s, void (*work)(void *), void (*done)(struct ftp_session *))
 {
     struct pool_job *j = malloc(sizeof *j);
     if (!j) {
         ftp_reply(s, 451, "Out of memory, try again");
-        return;
+        return false;
     }
     *j = (struct pool_job){s, work, done};
     conn_pause(s->c);
     conn_hold(s->c);
     pool_submit(conn_loop(s->c), job_work, job_done, j);
+    return true;
 }
 
 /* ---- state ------------------------------------------------------------------ */
 
 void ftp_logout(struct ftp_session *s)
 {
+    if (s->usage) {
+        /* An upload cut short by the session's end: the file it replaces
+         * stays (its own bytes are given back by the transfer thread). */
+        if (s->x.temp) {
+            ftp_usage_debit(s->usage, s->x.credited);
+            if (s->x.finishing)          /* ended well, then could not be kept */
+                ftp_usage_credit(s->usage, s->x.bytes);
+        }
+        ftp_usage_put(s->usage);
+        s->usage = NULL;
+    }
+    s->x.credited = 0;
     if (s->data) {
         ftp_data_free(s->data);          /* aborts a transfer without callback */
         s->data = NULL;
@@ -196,6 +210,8 @@ void ftp_logout(struct ftp_session *s)
     s->anonymous = false;
     free(s->rnfr);
     s->rnfr = NULL;
+    free(s->op);                         /* a command whose client left meanwhile */
+    s->op = NULL;
     free(s->x.name);
     s->x.name = NULL;
     free(s->x.open_msg);

@@ -64,8 +64,10 @@ struct ftp_session {
     unsigned facts;                 /* OPTS MLST selection */
     uint64_t rest;                  /* REST marker for the next transfer */
     char *rnfr;                     /* RNFR's path until RNTO, else NULL */
-    uint64_t used;                  /* bytes in the home (quota), from login */
+    struct ftp_usage *usage;        /* bytes in the home, shared by the user's
+                                       sessions (usage.h); NULL without a quota */
     struct ftp_data *data;
+    struct ftp_fsop *op;            /* a file system command on the pool (fscmd.c) */
 
     /* a transfer or listing in progress */
     struct {
@@ -81,6 +83,10 @@ struct ftp_session {
         struct buf list;            /* LIST / NLST / MLSD text */
         uint64_t bytes;
         off_t start_size;           /* upload: size of the file before */
+        uint64_t rest;              /* REST marker of this transfer */
+        off_t offset;               /* upload: where writing starts */
+        uint64_t credited;          /* STOR over a file: its size, given back to the
+                                       quota while the new one arrives */
         int result;
         /* listing work on the pool */
         enum ftp_verb lverb;
@@ -113,8 +119,15 @@ bool ftp_set_str(char **dst, const char *src);
 bool ftp_set_strf(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Start work on the pool with the connection paused and held; done runs on
- * the loop, after which the connection is released and resumed. */
-void ftp_on_pool(struct ftp_session *s, void (*work)(void *), void (*done)(struct ftp_session *));
+ * the loop (it resumes the connection), after which the connection is
+ * released. false (after a 451 reply) when that cannot start. */
+bool ftp_on_pool(struct ftp_session *s, void (*work)(void *), void (*done)(struct ftp_session *));
+
+/* A file system error (-errno) as its reply (postlogin.c). */
+void ftp_fs_error(struct ftp_session *s, int err);
+/* Anonymous sessions are read-only: true after replying 550 to a
+ * command that would write. */
+bool ftp_deny_write(struct ftp_session *s);
 
 /* Leave the logged-in state (REIN, USER again): close the jail, forget the
  * directory and the transfer parameters. */
@@ -151,6 +164,21 @@ void ftp_cmd_user(struct ftp_session *s, const struct ftp_cmd *cmd);
 void ftp_cmd_auth(struct ftp_session *s, const struct ftp_cmd *cmd);
 /* STAT of a path (postlogin.c) */
 void ftp_stat_path(struct ftp_session *s, const struct ftp_cmd *cmd);
+/* Names and facts (fscmd.c): answered from the kernel's lookup cache on
+ * the loop when they only look and it has the path, else on the pool. */
+void ftp_cmd_cwd(struct ftp_session *s, const struct ftp_cmd *cmd);
+void ftp_cmd_cdup(struct ftp_session *s, const struct ftp_cmd *cmd);
+void ftp_cmd_pwd(struct ftp_session *s, const struct ftp_cmd *cmd);
+void ftp_cmd_mkd(struct ftp_session *s, const struct ftp_cmd *cmd);
+void ftp_cmd_rmd(struct ftp_session *s, const struct ftp_cmd *cmd);
+void ftp_cmd_dele(struct ftp_session *s, const struct ftp_cmd *cmd);
+void ftp_cmd_rnfr(struct ftp_session *s, const struct ftp_cmd *cmd);
+void ftp_cmd_rnto(struct ftp_session *s, const struct ftp_cmd *cmd);
+void ftp_cmd_size(struct ftp_session *s, const struct ftp_cmd *cmd);
+void ftp_cmd_mdtm(struct ftp_session *s, const struct ftp_cmd *cmd);
+void ftp_cmd_mlst(struct ftp_session *s, const struct ftp_cmd *cmd);
+/* SITE CHMOD: args is "<octal mode> <path>". */
+void ftp_site_chmod(struct ftp_session *s, const char *args);
 
 /* The session's callbacks for the connection layer. */
 extern const struct conn_ops ftp_ops;

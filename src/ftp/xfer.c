@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "ftp/ascii.h"
+#include "ftp/usage.h"
 #include "net/loop.h"
 #include "net/tls.h"
 
@@ -124,9 +125,10 @@ struct run {
     struct ftp_job *j;
     SSL *ssl;
     uint64_t total;                 /* payload bytes moved */
+    uint64_t charged;               /* uploads: bytes charged to the user's usage */
     uint64_t t0;                    /* clock_ms at the start, for the rate limit */
-    off_t wb_from;                  /* uploads: first byte not yet sent to the disk */
-    off_t wb_prev, wb_prev_len;     /* the range whose writeback was started last */
+    off_t wb_from;                  /* uploads: first byte whose writeback is not started */
+    off_t wb_done;                  /* uploads: everything before it is on the disk */
 };
 
 static bool stopped(const struct run *r) { return atomic_load(&r->j->stop) != 0; }
@@ -300,25 +302,30 @@ static int file_write_err(const struct run *r, int e)
     return -EIO;
 }
 
-/* Uploads send what they wrote to the disk as they go, WB_CHUNK at a
- * time, and wait for the range before the last one: the disk works while
- * the network does, dirty pages stay bounded, and the session's fsync
- * before 226 finds only the last few MiB left to write. (Errors are left
- * to that fsync, which reports them.) */
+/* Uploads send what they wrote to the disk as they go: every WB_CHUNK
+ * written starts its writeback (SYNC_FILE_RANGE_WRITE), and the thread
+ * waits only for data more than WB_LAG behind the newest byte. The disk
+ * works while the network does with several chunks in flight (waiting
+ * for the previous chunk each time left the disk's queue shallow and
+ * stopped the receiving thread at every chunk), dirty pages per upload
+ * stay bounded by WB_LAG + WB_CHUNK, and the session's fsync before 226
+ * finds at most that much left to write. (Errors are left to that fsync,
+ * which reports them.) Figures in docs/ARCHITECTURE.md. */
 #define WB_CHUNK (8 << 20)
+#define WB_LAG (64 << 20)
 
 static void writeback(struct run *r, off_t end)
 {
     if (end - r->wb_from < WB_CHUNK)
         return;
     sync_file_range(r->j->fd, r->wb_from, end - r->wb_from, SYNC_FILE_RANGE_WRITE);
-    if (r->wb_prev_len)
-        sync_file_range(r->j->fd, r->wb_prev, r->wb_prev_len,
+    r->wb_from = end;
+    if (end - WB_LAG > r->wb_done) {
+        sync_file_range(r->j->fd, r->wb_done, end - WB_LAG - r->wb_done,
                         SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                             SYNC_FILE_RANGE_WAIT_AFTER);
-    r->wb_prev = r->wb_from;
-    r->wb_prev_len = end - r->wb_from;
-    r->wb_from = end;
+        r->wb_done = end - WB_LAG;
+    }
 }
 
 /* Write n file bytes at *off, within max_bytes. */
@@ -333,12 +340,26 @@ static int store(struct run *r, const char *p, size_t n, off_t *off)
         n = (size_t)(r->j->max_bytes - r->total);
         over = 1;
     }
+    if (r->j->usage) {
+        /* Charged before writing, so that two uploads of one user (two
+         * sessions, two threads) can never both take the last bytes. */
+        uint64_t got = ftp_usage_charge(r->j->usage, n, r->j->quota);
+        r->charged += got;
+        if (got < n) {
+            n = (size_t)got;
+            over = 1;
+        }
+    }
     size_t done = 0;
     while (done < n) {
         ssize_t k = pwrite(r->j->fd, p + done, n - done, *off);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
+            if (r->j->usage) {
+                ftp_usage_credit(r->j->usage, n - done);
+                r->charged -= n - done;
+            }
             return file_write_err(r, errno);
         }
         done += (size_t)k;
@@ -400,7 +421,7 @@ static int recv_file(struct run *r)
     char *conv = r->j->ascii ? malloc(cap + 1) : NULL;
     off_t off = r->j->offset;
     bool cr = false;
-    r->wb_from = off;
+    r->wb_from = r->wb_done = off;
     int rc = 0;
     if (!in || (r->j->ascii && !conv)) {
         rc = -ENOMEM;
@@ -539,4 +560,6 @@ void ftp_job_run(struct ftp_job *j)
     if (j->fd >= 0)
         close(j->fd);
     j->fd = -1;
+    if (j->usage && rc != 0 && j->refund)
+        ftp_usage_credit(j->usage, r.charged);
 }

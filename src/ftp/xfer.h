@@ -55,6 +55,10 @@ struct ftp_job {
     unsigned char token[TLS_TOKEN_MAX]; /* PROT P: the control session's identity (tls_session_token) */
     size_t tokenlen;
     uint64_t max_bytes, rate;
+    struct ftp_usage *usage;        /* uploads: charged as written; the job's own
+                                       reference, put when the job is freed */
+    uint64_t quota;
+    bool refund;                    /* give the charge back if the upload fails */
     unsigned idle_ms;
     char tag[64];                   /* "ftp #12 data", for logs */
     struct loop *lp;

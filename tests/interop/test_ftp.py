@@ -472,6 +472,58 @@ def test_quota(outpost_factory):
     f.quit()
 
 
+def test_quota_shared_by_sessions(outpost_factory):
+    """The quota counts the user's bytes over all of their sessions: a
+    session logged in before another one's upload sees it, two uploads at
+    once never store more than the quota together, and what a refused or
+    aborted upload charged is given back."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    srv = outpost_factory(config={("ftp", "quota"): "1M"})
+    home = ftp_home(srv)
+    a, b = ftp_login(srv), ftp_login(srv)
+    a.storbinary("STOR a.bin", io.BytesIO(os.urandom(600000)))
+    # b logged in before a's upload: it still sees it.
+    assert stor_refused(b, "STOR b.bin", os.urandom(600000)).startswith("552")
+    assert not (home / "b.bin").exists()
+    with pytest.raises(ftplib.error_perm, match="^552"):
+        b.sendcmd("ALLO 500000")
+    b.delete("a.bin")
+    a.storbinary("STOR a.bin", io.BytesIO(os.urandom(900000)))
+    # Replacing a file by one of its size at a nearly full quota.
+    b.storbinary("STOR a.bin", io.BytesIO(os.urandom(900000)))
+    a.delete("a.bin")
+    a.quit()
+    b.quit()
+
+    def upload(n):
+        f = ftp_login(srv)
+        try:
+            r = stor_refused(f, "STOR p%d.bin" % n, os.urandom(700000))
+        finally:
+            f.close()
+        return r[:3]
+
+    for _ in range(3):
+        sessions = [ftp_login(srv) for _ in range(2)]    # all four share one count
+        with ThreadPoolExecutor(max_workers=2) as ex:
+            codes = list(ex.map(upload, range(2)))
+        assert set(codes) <= {"226", "552"}, codes
+        stored = sum(p.stat().st_size for p in home.iterdir() if p.is_file())
+        assert stored <= 1 << 20
+        assert codes.count("226") == len([p for p in home.iterdir() if p.name.startswith("p")])
+        f = ftp_login(srv)
+        for p in list(home.iterdir()):
+            if p.name.startswith("p"):
+                f.delete(p.name)
+        # Nothing charged by the refused uploads stays charged.
+        f.storbinary("STOR whole.bin", io.BytesIO(os.urandom(1000000)))
+        f.delete("whole.bin")
+        f.quit()
+        for g in sessions:
+            g.quit()
+
+
 def test_full_disk(outpost, tmp_path):
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")

@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ftp/path.h"
@@ -211,5 +213,80 @@ TEST(ftp_jail_rename_race)
     pathf(to, sizeof to, "%s/../outside/moved", home);
     REQUIRE(rename(from, to) == 0);
     CHECK(ftp_jail_open(root, "/a/f", O_RDONLY, 0) < 0);
+    close(root);
+}
+
+/* The loop's way (ftp_jail_open_cached / ftp_jail_stat_cached): a cached
+ * path answers at once, a name never looked up says -EAGAIN (the caller
+ * then asks the pool), and the jail holds exactly as in the waiting way. */
+TEST(ftp_jail_cached)
+{
+    char home[400];
+    int root = make_jail(home, sizeof home);
+    REQUIRE(root >= 0);
+    struct stat st;
+
+    /* Looked up once (the waiting way), then found in the cache. */
+    CHECK_INT(ftp_jail_stat(root, "/a/f", &st), 0);
+    int fd = ftp_jail_open_cached(root, "/a/f", O_RDONLY);
+    CHECK(fd >= 0);
+    if (fd >= 0)
+        close(fd);
+    CHECK_INT(ftp_jail_stat_cached(root, "/a/f", &st), 0);
+    CHECK(S_ISREG(st.st_mode) && st.st_size == 7);
+    CHECK_INT(ftp_jail_stat_cached(root, "/", &st), 0);
+    CHECK(S_ISDIR(st.st_mode));
+    fd = ftp_jail_open_cached(root, "/a", O_PATH | O_DIRECTORY);
+    CHECK(fd >= 0);
+    if (fd >= 0)
+        close(fd);
+    /* A symlink as the last component: itself, never its target. */
+    CHECK_INT(ftp_jail_stat(root, "/toa", &st), 0);
+    CHECK_INT(ftp_jail_stat_cached(root, "/toa", &st), 0);
+    CHECK(S_ISLNK(st.st_mode));
+    CHECK(ftp_jail_open_cached(root, "/toa", O_PATH | O_DIRECTORY) < 0);
+
+    /* A name nobody looked up: not in the cache; after the waiting way
+     * found it missing, the cache knows it is missing. */
+    char v[FTP_VPATH_MAX];
+    snprintf(v, sizeof v, "/a/never-%ld-%ld", (long)getpid(), (long)time(NULL));
+    CHECK_INT(ftp_jail_stat_cached(root, v, &st), -EAGAIN);
+    CHECK_INT(ftp_jail_stat(root, v, &st), -ENOENT);
+    CHECK_INT(ftp_jail_stat_cached(root, v, &st), -ENOENT);
+
+    /* Creating or truncating never happens from the cache. */
+    CHECK_INT(ftp_jail_open_cached(root, "/a/new", O_WRONLY | O_CREAT), -EAGAIN);
+    CHECK_INT(ftp_jail_open_cached(root, "/a", O_WRONLY | O_TMPFILE), -EAGAIN);
+    fd = ftp_jail_open_cached(root, "/", O_RDONLY | O_DIRECTORY);
+    CHECK(fd >= 0);
+    if (fd >= 0)
+        close(fd);
+    CHECK_INT(ftp_jail_open_cached(root, "/a/f", O_WRONLY | O_TRUNC), -EAGAIN);
+
+    /* Every escape, tried the waiting way first (so that whatever it
+     * looked up is cached), fails the cached way too. */
+    for (size_t i = 0; i < sizeof escapes / sizeof escapes[0]; i++) {
+        REQUIRE(ftp_path_join(escapes[i].cwd, escapes[i].arg, strlen(escapes[i].arg), v, sizeof v) == 0);
+        int w = ftp_jail_open(root, v, escapes[i].flags & ~(O_CREAT | O_TRUNC), 0);
+        if (w >= 0)
+            close(w);
+        fd = ftp_jail_open_cached(root, v, escapes[i].flags);
+        if (fd >= 0) {
+            fprintf(stderr, "    escape %zu (%s) opened from the cache\n", i, escapes[i].arg);
+            close(fd);
+        }
+        CHECK(fd < 0);
+        /* At most the symlink itself, never what it points to. */
+        CHECK(ftp_jail_stat_cached(root, v, &st) < 0 || S_ISLNK(st.st_mode));
+    }
+
+    /* The fallback switch and the walk both send everything to the pool. */
+    ftp_jail_force_uncached(true);
+    CHECK_INT(ftp_jail_stat_cached(root, "/a/f", &st), -EAGAIN);
+    CHECK_INT(ftp_jail_open_cached(root, "/a", O_PATH | O_DIRECTORY), -EAGAIN);
+    ftp_jail_force_uncached(false);
+    ftp_jail_force_walk(true);
+    CHECK_INT(ftp_jail_open_cached(root, "/a/f", O_RDONLY), -EAGAIN);
+    ftp_jail_force_walk(false);
     close(root);
 }
