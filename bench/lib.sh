@@ -1,9 +1,11 @@
 # bench/lib.sh - what every benchmark script needs, sourced by bench/*/run.sh
 # after it has cd'ed to the repository's root.
 #
-# bench_init PREFIX   makes $tmp (a fresh directory under /tmp, removed at
-#                     exit unless KEEP=1) and arranges that every PID in
-#                     server_pids and client_pids is stopped at exit.
+# bench_init PREFIX [BASE]   makes $tmp (a fresh directory under BASE,
+#                     default /tmp, removed at exit unless KEEP=1) and
+#                     arranges that every PID in server_pids and client_pids
+#                     is stopped at exit. A script with more to undo sets its
+#                     own EXIT trap afterwards and calls bench_cleanup last.
 
 say() { echo "bench: $*" >&2; }
 
@@ -26,7 +28,7 @@ bench_cleanup() {
 }
 
 bench_init() {
-    tmp=$(mktemp -d "/tmp/$1.XXXXXX") || exit 1
+    tmp=$(mktemp -d "${2:-/tmp}/$1.XXXXXX") || exit 1
     chmod 755 "$tmp"          # peers' worker processes run as unprivileged users
     trap bench_cleanup EXIT
     trap 'exit 130' INT TERM

@@ -44,26 +44,15 @@ BENCH_PW="bench-$$-$RANDOM$RANDOM"
 VSFTPD_USER=outpost-ftpbench
 big_bytes=$((BIG_MB * 1048576))
 
-tmp=$(mktemp -d /var/tmp/outpost-ftpbench.XXXXXX) || exit 1
-chmod 755 "$tmp"
-server_pids=()
+# Under /var/tmp: a STOR must reach the disk, and /tmp may be a tmpfs.
+. bench/lib.sh
+bench_init outpost-ftpbench /var/tmp
 made_user=0
-
-cleanup() {
-    local p
-    for p in "${server_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${server_pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
+ftp_cleanup() {
     [ "$made_user" = 1 ] && userdel "$VSFTPD_USER" 2>/dev/null
-    if [ "${KEEP:-0}" = 1 ]; then echo "bench: kept $tmp"; else rm -rf "$tmp"; fi
+    bench_cleanup
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { echo "bench: $*" >&2; }
+trap ftp_cleanup EXIT
 
 cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$tmp/ftpbench" bench/ftp/ftpbench.c || exit 1
 fb=$tmp/ftpbench
@@ -72,25 +61,6 @@ fb=$tmp/ftpbench
 mkdir -p "$tmp/content"
 head -c "$big_bytes" /dev/urandom >"$tmp/content/big" || exit 1
 for i in $(seq -f '%04g' 1 "$SMALL"); do head -c 4096 /dev/urandom >"$tmp/content/f$i"; done
-
-# Wait (at most 30 s) until 127.0.0.1:$1 accepts, or the process $2 died.
-wait_port() {
-    for _ in $(seq 300); do
-        kill -0 "$2" 2>/dev/null || return 1
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-stop_server() {
-    kill -TERM "$1" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-}
-
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # ---------------------------------------------------------------- outpost
 bench_outpost() {
