@@ -233,6 +233,21 @@ static void sender_refused(struct session *s, const struct smtp_cmd *cmd)
           s->user);
 }
 
+/* On the loop thread, when a command's pool work is done: the command
+ * it was for, or NULL when the client left meanwhile (then the command
+ * and the pool's reference to the connection are let go here). */
+static struct smtp_cmd *pending_take(struct session *s)
+{
+    struct smtp_cmd *cmd = s->pending;
+    s->pending = NULL;
+    if (conn_is_closed(s->c)) {
+        free(cmd);
+        conn_release(s->c);
+        return NULL;
+    }
+    return cmd;
+}
+
 static void sender_work(void *arg)
 {
     struct session *s = arg;
@@ -242,13 +257,9 @@ static void sender_work(void *arg)
 static void sender_done(void *arg)
 {
     struct session *s = arg;
-    struct smtp_cmd *cmd = s->pending;
-    s->pending = NULL;
-    if (conn_is_closed(s->c)) {
-        free(cmd);
-        conn_release(s->c);
+    struct smtp_cmd *cmd = pending_take(s);
+    if (!cmd)
         return;
-    }
     if (s->result < 0) {
         log_err("%s %s sender check failed: %s", conn_tag(s->c), conn_peer(s->c),
                 op_strerror(s->result));
@@ -343,13 +354,9 @@ static bool add_rcpt(struct session *s, const char *addr, bool local, const stru
 static void rcpt_done(void *arg)
 {
     struct session *s = arg;
-    struct smtp_cmd *cmd = s->pending;
-    s->pending = NULL;
-    if (conn_is_closed(s->c)) {
-        free(cmd);
-        conn_release(s->c);
+    struct smtp_cmd *cmd = pending_take(s);
+    if (!cmd)
         return;
-    }
     int r = s->result;
     const char *addr = cmd->path;
     if (r < 0) {
