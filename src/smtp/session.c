@@ -233,6 +233,23 @@ static void sender_refused(struct session *s, const struct smtp_cmd *cmd)
           s->user);
 }
 
+/* Keep a copy of cmd for a check that answers later (on the pool, or at
+ * once from a cache through the same done function), with a reference to
+ * the connection that the done function lets go. false (452 sent) when
+ * there is no memory for it. */
+static bool pending_set(struct session *s, const struct smtp_cmd *cmd)
+{
+    struct smtp_cmd *copy = malloc(sizeof *copy);
+    if (!copy) {
+        reply(s, "452 4.3.1 Insufficient system storage");
+        return false;
+    }
+    *copy = *cmd;
+    s->pending = copy;
+    conn_hold(s->c);
+    return true;
+}
+
 /* On the loop thread, when a command's pool work is done: the command
  * it was for, or NULL when the client left meanwhile (then the command
  * and the pool's reference to the connection are let go here). */
@@ -306,15 +323,9 @@ static void cmd_mail(struct session *s, struct smtp_cmd *cmd)
     /* Resolved as a recipient would be, on the pool (RFC 6409 section
      * 6.1: the submission server may check the sender against the
      * authenticated user). */
-    struct smtp_cmd *copy = malloc(sizeof *copy);
-    if (!copy) {
-        reply(s, "452 4.3.1 Insufficient system storage");
+    if (!pending_set(s, cmd))
         return;
-    }
-    *copy = *cmd;
-    s->pending = copy;
     conn_pause(s->c);
-    conn_hold(s->c);
     pool_submit(conn_loop(s->c), sender_work, sender_done, s);
 }
 
@@ -400,24 +411,16 @@ static void cmd_rcpt(struct session *s, struct smtp_cmd *cmd)
         /* RFC 5321 4.5.1: <Postmaster> without a domain is ours. */
         snprintf(cmd->path, sizeof cmd->path, "postmaster@%s", s->live->default_domain);
     }
-    struct smtp_cmd *copy = malloc(sizeof *copy);
-    if (copy && smtp_rcpt_cached(s->live, cmd->path, s->resolved)) {
+    bool cached = smtp_rcpt_cached(s->live, cmd->path, s->resolved);
+    if (!pending_set(s, cmd))
+        return;
+    if (cached) {
         /* Answered without the pool: same code path as rcpt_done. */
-        *copy = *cmd;
-        s->pending = copy;
         s->result = SMTP_RCPT_LOCAL;
-        conn_hold(s->c);
         rcpt_done(s);
         return;
     }
-    if (!copy) {
-        reply(s, "452 4.3.1 Insufficient system storage");
-        return;
-    }
-    *copy = *cmd;
-    s->pending = copy;
     conn_pause(s->c);
-    conn_hold(s->c);
     pool_submit(conn_loop(s->c), rcpt_work, rcpt_done, s);
 }
 
