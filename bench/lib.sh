@@ -69,3 +69,35 @@ pss_kib() {
 
 # The median of the numbers on standard input, one per line.
 median() { sort -g | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}'; }
+
+# idle_pss NAME SERVERPID CMD...: KiB of PSS per idle session of the server
+# whose process tree starts at SERVERPID. CMD (run in the background; an
+# argument @READY@ in it is replaced by the name of a file) opens CONNS
+# sessions, writes a line to that file once all are up, and holds them.
+idle_pss() {
+    local name=$1 spid=$2 before after cpid ready=$tmp/ready-$1 a cmd=()
+    shift 2
+    for a in "$@"; do [ "$a" = @READY@ ] && cmd+=("$ready") || cmd+=("$a"); done
+    sleep 1
+    before=$(pss_kib "$spid")
+    rm -f "$ready"
+    "${cmd[@]}" &
+    cpid=$!
+    client_pids+=("$cpid")
+    for _ in $(seq 3000); do
+        [ -e "$ready" ] && break
+        kill -0 "$cpid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ ! -e "$ready" ]; then
+        say "$name: the idle sessions did not all start"
+        kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+        return 1
+    fi
+    say "$name: $(cat "$ready")"
+    sleep 2
+    after=$(pss_kib "$spid")
+    say "$name: PSS $before KiB before, $after KiB with $CONNS idle sessions ($(proc_tree "$spid" | wc -w) processes)"
+    kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+    awk -v a="$after" -v b="$before" -v n="$CONNS" 'BEGIN {printf "%.1f\n", (a - b) / n}'
+}

@@ -68,36 +68,15 @@ retr_median() {
         fi
         times+=("$(sed 's/.*retr_s=\([0-9.]*\).*/\1/' <<<"$out")")
     done
-    printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+    printf '%s\n' "${times[@]}" | median
 }
 
 # idle_kib NAME PORT USERFMT SERVERPID: KiB of PSS per idle logged-in session.
 idle_kib() {
-    local name=$1 port=$2 fmt=$3 spid=$4 before after cpid ready=$tmp/ready-$1
+    local name=$1 port=$2 fmt=$3 spid=$4
     # One login first, so that lazily built state is not counted per session.
     "$pb" retr "$port" "$(printf "$fmt" 1)" "$BENCH_PW" >/dev/null || return 1
-    sleep 1
-    before=$(pss_kib "$spid")
-    rm -f "$ready"
-    "$pb" idle "$port" "$fmt" "$BENCH_PW" "$CONNS" "$ready" 300 &
-    cpid=$!
-    client_pids+=("$cpid")
-    for _ in $(seq 3000); do
-        [ -e "$ready" ] && break
-        kill -0 "$cpid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if [ ! -e "$ready" ]; then
-        say "$name: the idle sessions did not all log in"
-        kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
-        return 1
-    fi
-    say "$name: $(cat "$ready")"
-    sleep 2
-    after=$(pss_kib "$spid")
-    say "$name: PSS $before KiB before, $after KiB with $CONNS idle sessions ($(proc_tree "$spid" | wc -w) processes)"
-    kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
-    awk -v a="$after" -v b="$before" -v n="$CONNS" 'BEGIN {printf "%.1f\n", (a - b) / n}'
+    idle_pss "$name" "$spid" "$pb" idle "$port" "$fmt" "$BENCH_PW" "$CONNS" @READY@ 300
 }
 
 # ---------------------------------------------------------------- outpost

@@ -107,30 +107,8 @@ rate_median() {
     echo "$(printf '%s\n' "${rates[@]}" | median) $lost"
 }
 
-idle_kib() {
-    local name=$1 port=$2 spid=$3 before after cpid ready=$tmp/ready-$1
-    sleep 1
-    before=$(pss_kib "$spid")
-    rm -f "$ready"
-    "$PYTHON" bench/smtp/idle.py "$port" "$CONNS" "$ready" 300 &
-    cpid=$!
-    client_pids+=("$cpid")
-    for _ in $(seq 3000); do
-        [ -e "$ready" ] && break
-        kill -0 "$cpid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if [ ! -e "$ready" ]; then
-        say "$name: the idle sessions did not all start"
-        kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
-        return 1
-    fi
-    say "$name: $(cat "$ready")"
-    sleep 2
-    after=$(pss_kib "$spid")
-    say "$name: PSS $before KiB before, $after KiB with $CONNS idle sessions ($(proc_tree "$spid" | wc -w) processes)"
-    kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
-    awk -v a="$after" -v b="$before" -v n="$CONNS" 'BEGIN {printf "%.1f\n", (a - b) / n}'
+idle_kib() {    # NAME PORT SERVERPID
+    idle_pss "$1" "$3" "$PYTHON" bench/smtp/idle.py "$2" "$CONNS" @READY@ 300
 }
 
 o_rate=; o_lost=; o_idle=; p_rate=; p_lost=; p_idle=

@@ -127,6 +127,17 @@ def free_dns_port():
     raise AssertionError("no free port for DNS")
 
 
+def wait_until(pred, timeout=10.0, step=0.05):
+    """Poll pred() every step seconds for at most timeout seconds; its last
+    answer (true once it held)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
 def port_open(port, host="127.0.0.1"):
     try:
         with socket.create_connection((host, port), timeout=1):
@@ -440,17 +451,18 @@ class Outpost:
             time.sleep(0.1)
 
 
-class RawPop3:
-    """A POP3 client over a raw socket, for exact bytes and for bad input."""
+class RawLines:
+    """A line-oriented client over a raw socket (the raw POP3, SMTP and FTP
+    clients of the tests build on it): exact bytes, bad input, every wait
+    bounded by the socket's timeout and the buffer by max_buffer."""
 
-    def __init__(self, server, tls=False, timeout=15, read_greeting=True):
-        self.server = server
-        port = server.pop3s_port if tls else server.pop3_port
+    max_buffer = 1 << 20
+
+    def __init__(self, port, tls=False, timeout=15):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         if tls:
             self.sock = insecure_tls_context().wrap_socket(self.sock)
         self.buf = b""
-        self.greeting = self.line() if read_greeting else None
 
     def close(self):
         try:
@@ -475,15 +487,27 @@ class RawPop3:
             raise EOFError("connection closed by the server")
         return data
 
+    def _fill(self):
+        self.buf += self.recv_some()
+        if len(self.buf) > self.max_buffer:
+            raise AssertionError("no reply end in %d octets" % self.max_buffer)
+
     def line(self):
         """One line including its CRLF."""
         while b"\n" not in self.buf:
-            self.buf += self.recv_some()
-            if len(self.buf) > 1 << 20:
-                raise AssertionError("no line end in 1 MiB of reply")
+            self._fill()
         i = self.buf.index(b"\n") + 1
         out, self.buf = self.buf[:i], self.buf[i:]
         return out
+
+
+class RawPop3(RawLines):
+    """A POP3 client over a raw socket, for exact bytes and for bad input."""
+
+    def __init__(self, server, tls=False, timeout=15, read_greeting=True):
+        super().__init__(server.pop3s_port if tls else server.pop3_port, tls, timeout)
+        self.server = server
+        self.greeting = self.line() if read_greeting else None
 
     def cmd(self, command):
         """Send one command line (CRLF added) and return the status line."""

@@ -6,9 +6,9 @@ share, kept out of conftest.py.
 
 import ftplib
 import socket
-import time
 
-from conftest import insecure_tls_context
+from conftest import RawLines, insecure_tls_context
+from conftest import wait_until as wait_for  # noqa: F401 (for the tests)
 
 ALICE = "alice@example.test"
 
@@ -53,41 +53,13 @@ def ftp_home(server, address=ALICE):
     return server.data / "ftp" / domain / local
 
 
-class RawFTP:
+class RawFTP(RawLines):
     """An FTP control connection over a raw socket, for exact replies and
     bad input."""
 
     def __init__(self, server, timeout=15):
-        self.sock = socket.create_connection(("127.0.0.1", server.ftp_port), timeout=timeout)
-        self.buf = b""
+        super().__init__(server.ftp_port, timeout=timeout)
         self.greeting = self.reply()
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def line(self):
-        while b"\n" not in self.buf:
-            data = self.sock.recv(65536)
-            if not data:
-                raise EOFError("connection closed by the server")
-            self.buf += data
-        i = self.buf.index(b"\n") + 1
-        out, self.buf = self.buf[:i], self.buf[i:]
-        return out
 
     def reply(self):
         """A whole reply (RFC 959 section 4.2), lines joined; every line
@@ -133,12 +105,3 @@ def recv_all(sock, limit=1 << 30):
         total += len(data)
         assert total <= limit
     return b"".join(chunks)
-
-
-def wait_for(pred, timeout=10.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()

@@ -5,48 +5,18 @@ trace headers."""
 import socket
 import time
 
-from conftest import insecure_tls_context
+from conftest import RawLines, insecure_tls_context, wait_until  # noqa: F401 (for the tests)
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
 
 
-class RawSmtp:
+class RawSmtp(RawLines):
     """SMTP over a raw socket: send anything, read replies exactly."""
 
     def __init__(self, port, tls=False, timeout=15, read_greeting=True):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        if tls:
-            self.sock = insecure_tls_context().wrap_socket(self.sock)
-        self.buf = b""
+        super().__init__(port, tls, timeout)
         self.greeting = self.reply() if read_greeting else None
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def line(self):
-        while b"\n" not in self.buf:
-            data = self.sock.recv(65536)
-            if not data:
-                raise EOFError("connection closed by the server")
-            self.buf += data
-        i = self.buf.index(b"\n") + 1
-        out, self.buf = self.buf[:i], self.buf[i:]
-        return out
 
     def reply(self):
         """One whole (possibly multi-line) reply as bytes, lines joined."""
@@ -121,15 +91,6 @@ def queue_files(server):
     if not q.exists():
         return []
     return [p for p in q.rglob("*") if p.is_file()]
-
-
-def wait_until(pred, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def message(n, body=None):

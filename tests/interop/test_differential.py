@@ -46,7 +46,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -54,8 +53,8 @@ import time
 
 import pytest
 
-from conftest import (OUTPOST_BIN, WRONG_PASSWORDS, Outpost, Secret, free_port, port_open,
-                      sanitizer_reports, to_crlf)
+from conftest import (OUTPOST_BIN, WRONG_PASSWORDS, Outpost, RawLines, Secret, free_port,
+                      port_open, sanitizer_reports, to_crlf)
 
 ALICE = "alice@example.test"    # the whole corpus, read only (every test ends with RSET/QUIT)
 BOB = "bob@example.test"        # a small mailbox for DELE ... QUIT
@@ -241,44 +240,14 @@ def is_err(line):
 
 # ---- a raw POP3 client (the same code for both servers) ---------------------------------------
 
-class Wire:
+class Wire(RawLines):
     """POP3 over a raw socket: exact bytes, every wait bounded."""
 
+    max_buffer = MAX_REPLY
+
     def __init__(self, port, timeout=IO_TIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buf = b""
+        super().__init__(port, timeout=timeout)
         self.greeting = self.line()
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _fill(self):
-        data = self.sock.recv(65536)
-        if not data:
-            raise EOFError("connection closed by the server")
-        self.buf += data
-        if len(self.buf) > MAX_REPLY:
-            raise AssertionError("reply longer than %d octets" % MAX_REPLY)
-
-    def line(self):
-        """One line including its CRLF."""
-        while b"\n" not in self.buf:
-            self._fill()
-        i = self.buf.index(b"\n") + 1
-        out, self.buf = self.buf[:i], self.buf[i:]
-        return out
-
-    def send(self, data):
-        self.sock.sendall(data.encode() if isinstance(data, str) else data)
 
     def cmd(self, command):
         """Send one command (CRLF added) and return the status line."""

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import WRONG_PASSWORDS
-from ftp_util import (ALICE, RawFTP, ftp_home, ftp_login, ftp_plain, ftp_tls_login, recv_all,
+from ftp_util import (ALICE, RawFTP, ftp_home, ftp_login, ftp_tls_login, recv_all,
                       wait_for)
 
 BIG = 50 * 1024 * 1024

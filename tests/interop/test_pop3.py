@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import (OUTPOST_BIN, Outpost, RawPop3, Secret, free_port, insecure_tls_context,
-                      make_cert, port_open, to_crlf)
+                      make_cert, port_open, to_crlf, wait_until)
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -87,15 +87,6 @@ def err(fn, *args):
 def stat(p):
     resp = p.stat()
     return resp   # (count, octets)
-
-
-def wait_until(pred, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def peer_cert_der(port):

@@ -10,8 +10,6 @@ import signal
 import socket
 import time
 
-import pytest
-
 from smtp_helpers import (ALICE, BOB, RawSmtp, code, mailbox_messages, maildir_count, message,
                           strip_trace, wait_until)
 
