@@ -10,10 +10,19 @@
 #       in the Maildir's new/ (Postfix delivers after its 250, from its
 #       queue, so its figure includes that). Losses (files missing after
 #       a minute's wait) are counted: they must be 0. The median of RUNS
-#       runs.
+#       runs. Both servers are up at once and their runs alternate
+#       (outpost, Postfix, outpost, ...), so a slow phase of the disk falls
+#       on both alike.
 #   (2) memory per idle SMTP session: the growth of the summed PSS of the
 #       server's process tree when CONNS sessions have said EHLO and wait,
 #       divided by CONNS.
+# Nothing is deleted until the end: ext4 skips, one by one, inodes freed
+# in the last minute or more when it allocates new ones in their block
+# group, and a run made just after thousands of deletions pays for them
+# (a profile showed half of a run's CPU there). For the same reason the
+# temp directory is marked as a top directory (chattr +T), so its
+# directories go to block groups of their own, away from what earlier
+# runs or other work on the machine freed.
 # Postfix runs from its own config directory under the temp directory:
 # master in the foreground (setsid master -d -c DIR), chroot off, virtual
 # delivery to Maildir; nothing of the system's mail setup is used or
@@ -55,6 +64,7 @@ done
 
 . bench/lib.sh
 bench_init outpost-smtp-bench
+chattr +T "$tmp" 2>/dev/null || true
 cc -std=c17 -O2 -Wall -Wextra -pthread -o "$tmp/maildirfloor" bench/smtp/maildirfloor.c || exit 1
 
 count_files() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l; }
@@ -96,35 +106,32 @@ rate_run() {
         'BEGIN {printf "%.0f %d\n", n / (e - s), m - n}'
 }
 
-rate_median() {
-    local name=$1 port=$2 dir=$3 i out rates=() lost=0
-    for i in $(seq "$RUNS"); do
-        out=$(rate_run "$name" "$port" "$dir")
-        say "$name run $i: $(awk '{print $1 " messages/s, " $2 " lost"}' <<<"$out")"
-        rates+=("${out% *}")
-        lost=$((lost + ${out#* }))
-    done
-    echo "$(printf '%s\n' "${rates[@]}" | median) $lost"
+# add_rate NAME "rate lost": records one run of NAME in ${NAME}_rates and
+# ${NAME}_lost.
+o_rates=(); p_rates=(); o_lost=0; p_lost=0
+add_rate() {
+    say "$1 run $i: $(awk '{print $1 " messages/s, " $2 " lost"}' <<<"$2")"
+    if [ "$1" = outpost ]; then o_rates+=("${2% *}"); o_lost=$((o_lost + ${2#* }))
+    else p_rates+=("${2% *}"); p_lost=$((p_lost + ${2#* })); fi
 }
 
 idle_kib() {    # NAME PORT SERVERPID
     idle_pss "$1" "$3" "$PYTHON" bench/smtp/idle.py "$2" "$CONNS" @READY@ 300
 }
 
-o_rate=; o_lost=; o_idle=; p_rate=; p_lost=; p_idle=
+o_rate=; o_idle=; p_rate=; p_idle=; opid=; ppid=
 
 # ---------------------------------------------------------------- floor and sink
 f_rate=; s_rate=
 if [ "$which_servers" = both ]; then
     rates=()
     for i in $(seq "$RUNS"); do
-        mkdir -p "$tmp/floor/$i/tmp" "$tmp/floor/$i/new"      # as above: nothing deleted
+        mkdir -p "$tmp/floor/$i/tmp" "$tmp/floor/$i/new"      # kept until the end, as above
         sync; sleep 1
         r=$("$tmp/maildirfloor" "$tmp/floor/$i" "$SESSIONS" "$MSGS" "$MSG_SIZE") || { say "floor failed"; break; }
         say "floor run $i: $r messages/s"
         rates+=("$r")
     done
-    rm -rf "$tmp/floor"
     [ ${#rates[@]} -gt 0 ] && f_rate=$(printf '%s\n' "${rates[@]}" | median)
     port=$(free_port)
     /usr/sbin/smtp-sink -u postfix "127.0.0.1:$port" 256 >/dev/null 2>&1 &
@@ -176,9 +183,7 @@ CONF
     opid=$!
     server_pids+=("$opid")
     wait_port "$port" "$opid" || { say "outpost did not start"; cat "$od/stderr" >&2; exit 1; }
-    read -r o_rate o_lost < <(rate_median outpost "$port" "$od/data/mail/example.test/bob/new")
-    o_idle=$(idle_kib outpost "$port" "$opid")
-    stop_server "$opid"
+    o_port=$port
 fi
 
 # ---------------------------------------------------------------- postfix
@@ -245,10 +250,21 @@ CONF
     ppid=$!
     server_pids+=("$ppid")
     wait_port "$port" "$ppid" || { say "postfix did not start"; cat "$pd/maillog" "$pd/master.out" >&2; exit 1; }
-    read -r p_rate p_lost < <(rate_median postfix "$port" "$pd/mail/bob/new")
-    p_idle=$(idle_kib postfix "$port" "$ppid")
-    stop_server "$ppid"
+    p_port=$port
 fi
+
+# ---------------------------------------------------------------- the runs, alternating
+for i in $(seq "$RUNS"); do
+    [ -n "$opid" ] && add_rate outpost "$(rate_run outpost "$o_port" "$od/data/mail/example.test/bob/new")"
+    [ -n "$ppid" ] && add_rate postfix "$(rate_run postfix "$p_port" "$pd/mail/bob/new")"
+done
+[ -n "$opid" ] && o_rate=$(printf '%s\n' "${o_rates[@]}" | median)
+[ -n "$ppid" ] && p_rate=$(printf '%s\n' "${p_rates[@]}" | median)
+[ -n "$opid" ] && o_idle=$(idle_kib outpost "$o_port" "$opid")
+[ -n "$ppid" ] && p_idle=$(idle_kib postfix "$p_port" "$ppid")
+[ -n "$opid" ] && stop_server "$opid"
+[ -n "$ppid" ] && stop_server "$ppid"
+
 
 echo
 echo "SMTP, $MSGS messages of $MSG_SIZE octets over $SESSIONS sessions (median of $RUNS), fsync before 250:"
