@@ -102,9 +102,10 @@ const struct cfg_key settings_schema[] = {
      "alice@example.test, sales@example.test = bob@example.test'. An alias wins "
      "over an account of the same name."},
     {"smtp", "catch_all", CFG_STR, OFF(smtp_catch_all), "", 0, 0, NULL,
-     "Per local domain, the account that receives mail for unknown users "
-     "there: 'example.test = alice@example.test, ...'. Without one, unknown "
-     "users are refused at RCPT (550 5.1.1)."},
+     "Per domain, the account that receives mail for unknown users there: "
+     "'example.test = alice@example.test, ...'. A domain named here is local, "
+     "as if listed in local_domains. Without one, unknown users are refused "
+     "at RCPT (550 5.1.1)."},
     {"smtp", "max_recipients", CFG_UINT, OFF(smtp_max_recipients), "100", 1, 100000, NULL,
      "Recipients per message; beyond it RCPT gets 452 and the client sends "
      "the rest in another transaction (RFC 5321 section 4.5.3.1.8 asks for at "

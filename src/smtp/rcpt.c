@@ -37,6 +37,14 @@ static void scan_fn(void *arg, const char *address)
         d->found = true;
 }
 
+static const char *map_find(const struct smtp_map *m, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(m[i].key, key) == 0)
+            return m[i].target;
+    return NULL;
+}
+
 static int domain_is_local(const struct smtp_live *l, struct accounts *acc, const char *dom)
 {
     if (strcmp(dom, l->default_domain) == 0)
@@ -44,6 +52,9 @@ static int domain_is_local(const struct smtp_live *l, struct accounts *acc, cons
     for (size_t i = 0; i < l->ndomains; i++)
         if (strcmp(dom, l->domains[i]) == 0)
             return 1;
+    /* A catch-all says that every address of its domain is taken here. */
+    if (map_find(l->catch_all, l->ncatch_all, dom))
+        return 1;
     if (l->ndomains > 0)
         return 0;
     struct domain_scan d = {dom, false};
@@ -71,14 +82,6 @@ int smtp_domain_local(const char *domain)
 out:
     smtp_live_put(l);
     return r;
-}
-
-static const char *map_find(const struct smtp_map *m, size_t n, const char *key)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(m[i].key, key) == 0)
-            return m[i].target;
-    return NULL;
 }
 
 static int resolve(const struct smtp_live *l, const char *addr, char out[ADDRESS_MAX]);

@@ -135,14 +135,16 @@ def test_recipients_unknown_relay_and_null_sender(outpost):
 def test_aliases_catch_all_and_postmaster(outpost_factory):
     server = outpost_factory(config={
         ("smtp", "aliases"): "postmaster@example.test = alice@example.test, sales@example.test = bob@example.test",
-        ("smtp", "catch_all"): "example.test = alice@example.test"})
+        ("smtp", "catch_all"): "example.test = alice@example.test, shop.example = bob@example.test"})
     with mx(server) as s:
         assert s.sendmail("a@example.org", ["Sales@Example.TEST"], message(5)) == {}
         assert s.sendmail("a@example.org", ["whoever@example.test"], message(6)) == {}
         assert s.sendmail("a@example.org", ["Postmaster"], message(7)) == {}
         # alias and its target in one message: one copy
         assert s.sendmail("a@example.org", ["sales@example.test", BOB], message(8)) == {}
-    assert maildir_count(server, BOB) == 2
+        # a domain with no account is local through its catch-all alone
+        assert s.sendmail("a@example.org", ["orders@shop.example"], message(9)) == {}
+    assert maildir_count(server, BOB) == 3
     assert maildir_count(server, ALICE) == 2
 
 

@@ -81,6 +81,17 @@ TEST(smtp_rcpt_resolve_order)
     l.ndomains = 1;
     CHECK_INT(smtp_rcpt_resolve(&l, "carol@other.example", out), SMTP_RCPT_FOREIGN);
     CHECK_INT(smtp_rcpt_resolve(&l, "carol@listed.example", out), SMTP_RCPT_UNKNOWN);
+    /* a domain with a catch-all is local, listed or not */
+    CHECK_INT(smtp_rcpt_resolve(&l, "nobody@example.test", out), SMTP_RCPT_LOCAL);
+    smtp_map_free(l.catch_all, l.ncatch_all);
+    REQUIRE(smtp_map_parse("shop.example = alice@example.test", true, &l.catch_all,
+                           &l.ncatch_all, err, sizeof err) == 0);
+    CHECK_INT(smtp_rcpt_resolve(&l, "anyone@Shop.Example", out), SMTP_RCPT_LOCAL);
+    CHECK_STR(out, "alice@example.test");
+    l.domains = NULL;
+    l.ndomains = 0;
+    CHECK_INT(smtp_rcpt_resolve(&l, "anyone@shop.example", out), SMTP_RCPT_LOCAL);
+    CHECK_INT(smtp_rcpt_resolve(&l, "x@elsewhere.example", out), SMTP_RCPT_FOREIGN);
     smtp_map_free(l.aliases, l.naliases);
     smtp_map_free(l.catch_all, l.ncatch_all);
 }
