@@ -15,7 +15,6 @@ Every peer listens on the same port on its own loopback address (127.0.0.5,
 import asyncio
 import socket
 import ssl
-import subprocess
 import threading
 import time
 

@@ -5,7 +5,6 @@ delivered with `outpost deliver` and comparing the bytes."""
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 

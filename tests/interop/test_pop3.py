@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import (OUTPOST_BIN, Outpost, RawPop3, Secret, free_port, insecure_tls_context,
+from conftest import (OUTPOST_BIN, RawPop3, Secret, insecure_tls_context,
                       make_cert, port_open, to_crlf, wait_until)
 
 ALICE = "alice@example.test"

@@ -59,29 +59,48 @@ TEST(settings_errors_name_file_and_line)
     buf_free(&err);
 }
 
+/* The row "| `NAME` | DEFAULT |" of docs/CONFIG.md's tables for one key:
+ * present, and its default column the schema's (in backquotes, or starting
+ * with "(" when the schema's default is empty: "(empty)", "(required)"). */
+static void check_doc_row(const char *text, const char *name, const char *dflt)
+{
+    char row[200];
+    snprintf(row, sizeof row, "| `%s` | ", name);
+    const char *at = strstr(text, row);
+    if (!at) {
+        fprintf(stderr, "    docs/CONFIG.md lacks a row for %s\n", name);
+        CHECK(0);
+        return;
+    }
+    at += strlen(row);
+    char want[200];
+    if (dflt && *dflt)
+        snprintf(want, sizeof want, "`%s` |", dflt);
+    else
+        snprintf(want, sizeof want, "(");
+    if (strncmp(at, want, strlen(want)) != 0) {
+        fprintf(stderr, "    docs/CONFIG.md: %s has a default other than the schema's %s\n", name,
+                dflt && *dflt ? dflt : "(empty)");
+        CHECK(0);
+    }
+}
+
 TEST(settings_every_key_is_documented_in_docs_config_md)
 {
     struct buf doc = BUF_INIT;
     /* The unit tests run from the repository root. */
     REQUIRE(read_file("docs/CONFIG.md", &doc, 1 << 20) == 0);
     const char *text = buf_cstr(&doc);
+    char name[160];
     for (size_t i = 0; i < settings_nkeys; i++) {
-        char want[160];
-        snprintf(want, sizeof want, "`[%s] %s`", settings_schema[i].section, settings_schema[i].key);
-        if (!strstr(text, want)) {
-            fprintf(stderr, "    docs/CONFIG.md lacks %s\n", want);
-            CHECK(0);
-        }
+        snprintf(name, sizeof name, "[%s] %s", settings_schema[i].section, settings_schema[i].key);
+        check_doc_row(text, name, settings_schema[i].dflt);
     }
     for (size_t g = 0; g < settings_ngroups; g++) {
         for (size_t i = 0; i < settings_groups[g].nkeys; i++) {
-            char want[160];
-            snprintf(want, sizeof want, "`[%s NAME] %s`", settings_groups[g].kind,
+            snprintf(name, sizeof name, "[%s NAME] %s", settings_groups[g].kind,
                      settings_groups[g].keys[i].key);
-            if (!strstr(text, want)) {
-                fprintf(stderr, "    docs/CONFIG.md lacks %s\n", want);
-                CHECK(0);
-            }
+            check_doc_row(text, name, settings_groups[g].keys[i].dflt);
         }
     }
     buf_free(&doc);
