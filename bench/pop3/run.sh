@@ -99,6 +99,14 @@ max_per_ip = $((CONNS + 100))
 [pop3]
 listen = 127.0.0.1:$port
 listen_tls =
+[smtp]
+listen =
+listen_submission =
+listen_submissions =
+[dns]
+listen =
+[ftp]
+listen =
 EOF
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
         -subj /CN=outpost-bench -keyout "$d/data/key.pem" -out "$d/data/cert.pem" 2>/dev/null ||

@@ -173,6 +173,8 @@ listen =
 listen_tls =
 [dns]
 listen =
+[ftp]
+listen =
 [smtp]
 listen = 127.0.0.1:$port
 listen_submission =
