@@ -20,9 +20,9 @@
 # in the last minute or more when it allocates new ones in their block
 # group, and a run made just after thousands of deletions pays for them
 # (a profile showed half of a run's CPU there). For the same reason the
-# temp directory is marked as a top directory (chattr +T), so its
-# directories go to block groups of their own, away from what earlier
-# runs or other work on the machine freed.
+# script starts with sync and a pause of SETTLE seconds (default 65), so
+# that what an earlier benchmark's cleanup or a test run freed is no
+# longer recent (ext4 counts a minute once the freed inodes are on disk).
 # Postfix runs from its own config directory under the temp directory:
 # master in the foreground (setsid master -d -c DIR), chroot off, virtual
 # delivery to Maildir; nothing of the system's mail setup is used or
@@ -37,7 +37,7 @@
 #
 # Usage: bench/smtp/run.sh [outpost|postfix|both]     (default both)
 # Environment: OUTPOST_BIN (default build/release/outpost), MSGS, MSG_SIZE,
-#              SESSIONS, CONNS, RUNS, KEEP=1 keeps the temp directory.
+#              SESSIONS, CONNS, RUNS, SETTLE, KEEP=1 keeps the temp directory.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 repo=$(pwd)
@@ -64,7 +64,11 @@ done
 
 . bench/lib.sh
 bench_init outpost-smtp-bench
-chattr +T "$tmp" 2>/dev/null || true
+if [ "${SETTLE:-65}" -gt 0 ]; then
+    say "sync, then ${SETTLE:-65} s for recently freed inodes to age (SETTLE=0 skips it)"
+    sync
+    sleep "${SETTLE:-65}"
+fi
 cc -std=c17 -O2 -Wall -Wextra -pthread -o "$tmp/maildirfloor" bench/smtp/maildirfloor.c || exit 1
 
 count_files() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l; }
