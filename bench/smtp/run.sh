@@ -110,13 +110,13 @@ rate_run() {
         'BEGIN {printf "%.0f %d\n", n / (e - s), m - n}'
 }
 
-# add_rate NAME "rate lost": records one run of NAME in ${NAME}_rates and
-# ${NAME}_lost.
+# add_rate NAME RUN "rate lost": records run RUN of NAME (outpost or
+# postfix) in o_rates and o_lost, or p_rates and p_lost.
 o_rates=(); p_rates=(); o_lost=0; p_lost=0
 add_rate() {
-    say "$1 run $i: $(awk '{print $1 " messages/s, " $2 " lost"}' <<<"$2")"
-    if [ "$1" = outpost ]; then o_rates+=("${2% *}"); o_lost=$((o_lost + ${2#* }))
-    else p_rates+=("${2% *}"); p_lost=$((p_lost + ${2#* })); fi
+    say "$1 run $2: $(awk '{print $1 " messages/s, " $2 " lost"}' <<<"$3")"
+    if [ "$1" = outpost ]; then o_rates+=("${3% *}"); o_lost=$((o_lost + ${3#* }))
+    else p_rates+=("${3% *}"); p_lost=$((p_lost + ${3#* })); fi
 }
 
 idle_kib() {    # NAME PORT SERVERPID
@@ -261,8 +261,8 @@ fi
 
 # ---------------------------------------------------------------- the runs, alternating
 for i in $(seq "$RUNS"); do
-    [ -n "$opid" ] && add_rate outpost "$(rate_run outpost "$o_port" "$od/data/mail/example.test/bob/new")"
-    [ -n "$ppid" ] && add_rate postfix "$(rate_run postfix "$p_port" "$pd/mail/bob/new")"
+    [ -n "$opid" ] && add_rate outpost "$i" "$(rate_run outpost "$o_port" "$od/data/mail/example.test/bob/new")"
+    [ -n "$ppid" ] && add_rate postfix "$i" "$(rate_run postfix "$p_port" "$pd/mail/bob/new")"
 done
 [ -n "$opid" ] && o_rate=$(printf '%s\n' "${o_rates[@]}" | median)
 [ -n "$ppid" ] && p_rate=$(printf '%s\n' "${p_rates[@]}" | median)

@@ -12,9 +12,10 @@
 
 /* ---- the byte-stuffer ----------------------------------------------------- */
 
-/* Run src through a stuffer in one chunk (split == len) or two chunks cut
- * at split; top < 0 means whole-message mode. Returns a malloc'ed string. */
-static char *stuff_split(const char *src, size_t len, size_t split, long top, bool *done)
+/* Run src through a stuffer: its first split octets in one chunk, the rest
+ * in chunks of step octets (0: one chunk). top < 0 means whole-message
+ * mode. Returns a malloc'ed string. */
+static char *stuff(const char *src, size_t len, long top, size_t split, size_t step, bool *done)
 {
     struct dotstuff s;
     struct buf out = BUF_INIT;
@@ -22,32 +23,16 @@ static char *stuff_split(const char *src, size_t len, size_t split, long top, bo
         dotstuff_init(&s);
     else
         dotstuff_init_top(&s, (uint32_t)top);
-    if (dotstuff_buf(&s, &out, src, split) < 0 ||
-        dotstuff_buf(&s, &out, src + split, len - split) < 0)
+    if (dotstuff_buf(&s, &out, src, split) < 0)
         abort();
+    for (size_t i = split; i < len;) {
+        size_t n = step && step < len - i ? step : len - i;
+        if (dotstuff_buf(&s, &out, src + i, n) < 0)
+            abort();
+        i += n;
+    }
     if (done)
         *done = dotstuff_done(&s);
-    if (dotstuff_end_buf(&s, &out) < 0)
-        abort();
-    char *r = strdup(buf_cstr(&out));
-    buf_free(&out);
-    if (!r)
-        abort();
-    return r;
-}
-
-/* Feed one byte at a time. */
-static char *stuff_bytewise(const char *src, size_t len, long top)
-{
-    struct dotstuff s;
-    struct buf out = BUF_INIT;
-    if (top < 0)
-        dotstuff_init(&s);
-    else
-        dotstuff_init_top(&s, (uint32_t)top);
-    for (size_t i = 0; i < len; i++)
-        if (dotstuff_buf(&s, &out, src + i, 1) < 0)
-            abort();
     if (dotstuff_end_buf(&s, &out) < 0)
         abort();
     char *r = strdup(buf_cstr(&out));
@@ -101,7 +86,7 @@ static const struct stuff_case stuff_cases[] = {
 
 static void check_stuff_case(const struct stuff_case *c, size_t inlen)
 {
-    char *one = stuff_split(c->in, inlen, inlen, c->top, NULL);
+    char *one = stuff(c->in, inlen, c->top, inlen, 0, NULL);
     if (inlen == strlen(c->in)) {
         if (strcmp(one, c->want) != 0) {
             fprintf(stderr, "    stuffing case %zu gave a different result\n",
@@ -111,7 +96,7 @@ static void check_stuff_case(const struct stuff_case *c, size_t inlen)
     }
     /* Every two-chunk split and byte-by-byte feeding give the same. */
     for (size_t k = 0; k <= inlen; k++) {
-        char *two = stuff_split(c->in, inlen, k, c->top, NULL);
+        char *two = stuff(c->in, inlen, c->top, k, 0, NULL);
         if (strcmp(one, two) != 0) {
             fprintf(stderr, "    stuffing case %zu split at %zu differs\n",
                     (size_t)(c - stuff_cases), k);
@@ -119,7 +104,7 @@ static void check_stuff_case(const struct stuff_case *c, size_t inlen)
         }
         free(two);
     }
-    char *bytes = stuff_bytewise(c->in, inlen, c->top);
+    char *bytes = stuff(c->in, inlen, c->top, 0, 1, NULL);
     CHECK_STR(bytes, one);
     free(bytes);
     free(one);
@@ -151,17 +136,17 @@ TEST(dotstuff_done_flag)
 {
     const char msg[] = "Subject: x\n\nline1\nline2\nline3\n";
     bool done = true;
-    char *r = stuff_split(msg, sizeof msg - 1, sizeof msg - 1, -1, &done);
+    char *r = stuff(msg, sizeof msg - 1, -1, sizeof msg - 1, 0, &done);
     CHECK(!done);                                  /* RETR: only EOF ends it */
     free(r);
-    r = stuff_split(msg, sizeof msg - 1, sizeof msg - 1, 1, &done);
+    r = stuff(msg, sizeof msg - 1, 1, sizeof msg - 1, 0, &done);
     CHECK(done);
     CHECK_STR(r, "Subject: x\r\n\r\nline1\r\n.\r\n");
     free(r);
-    r = stuff_split(msg, sizeof msg - 1, sizeof msg - 1, 3, &done);
+    r = stuff(msg, sizeof msg - 1, 3, sizeof msg - 1, 0, &done);
     CHECK(done);                                   /* the last line ends the count */
     free(r);
-    r = stuff_split(msg, sizeof msg - 1, sizeof msg - 1, 4, &done);
+    r = stuff(msg, sizeof msg - 1, 4, sizeof msg - 1, 0, &done);
     CHECK(!done);                                  /* asked for more than there is */
     free(r);
 
@@ -187,7 +172,7 @@ TEST(dotstuff_large_message)
     for (int i = 0; i < 5000; i++)
         REQUIRE(buf_printf(&msg, i % 3 ? ".line %d\n" : "line %d\r\n", i) == 0);
     size_t len = buf_len(&msg);
-    char *one = stuff_split(buf_ptr(&msg), len, len, -1, NULL);
+    char *one = stuff(buf_ptr(&msg), len, -1, len, 0, NULL);
     struct dotstuff s;
     struct buf out = BUF_INIT;
     dotstuff_init(&s);

@@ -140,6 +140,18 @@ static int count_queue(const char *datadir)
 
 static const char msg1[] = "Received: from x\r\nSubject: hi\r\n\r\nhello\r\n";
 
+/* alice's msg1 for x@far.test and y@far.test, submitted and claimed at
+ * now (its first attempt); NULL on failure. */
+static struct queue_msg *claimed_two_remote(time_t now, char id[QUEUE_ID_MAX])
+{
+    struct queue_rcpt rc[] = {rcpt("x@far.test", false, 0), rcpt("y@far.test", false, 0)};
+    struct queue_msg *m = NULL;
+    unsigned w;
+    if (submit("alice" LOCAL_DOMAIN, rc, 2, msg1, id) != 0 || queue_claim(now, &m, &w) != 1)
+        return NULL;
+    return m;
+}
+
 TEST(queue_submit_local_gets_return_path_once_per_mailbox)
 {
     const char *dd = start();
@@ -381,13 +393,11 @@ TEST(queue_release_cut_is_not_an_attempt)
 {
     const char *dd = start();
     REQUIRE(dd);
-    struct queue_rcpt rc[] = {rcpt("x@far.test", false, 0), rcpt("y@far.test", false, 0)};
     char id[QUEUE_ID_MAX];
-    REQUIRE(submit("alice" LOCAL_DOMAIN, rc, 2, msg1, id) == 0);
-    struct queue_msg *m;
-    unsigned w;
     time_t now = time(NULL);
-    REQUIRE(queue_claim(now, &m, &w) == 1);
+    struct queue_msg *m = claimed_two_remote(now, id);
+    REQUIRE(m != NULL);
+    unsigned w;
     queue_rcpt_result(m, 0, QUEUE_PENDING, "451 4.3.0 try later", "mx.far.test");
     REQUIRE(queue_release(m, now) == 0);
     /* Past the expiry, an attempt delivers x and is cut before y. */
@@ -464,13 +474,11 @@ TEST(queue_report_failure_keeps_deliveries_retries_report)
     path_dirname(box, parent, sizeof parent);
     REQUIRE(mkdir_p(parent, 0700) == 0);
     REQUIRE(write_file_atomic(box, "not a mailbox", 13, 0600) == 0);
-    struct queue_rcpt rc[] = {rcpt("x@far.test", false, 0), rcpt("y@far.test", false, 0)};
     char id[QUEUE_ID_MAX];
-    REQUIRE(submit("alice" LOCAL_DOMAIN, rc, 2, msg1, id) == 0);
-    struct queue_msg *m;
-    unsigned w;
     time_t now = time(NULL);
-    REQUIRE(queue_claim(now, &m, &w) == 1);
+    struct queue_msg *m = claimed_two_remote(now, id);
+    REQUIRE(m != NULL);
+    unsigned w;
     queue_rcpt_result(m, 0, QUEUE_DELIVERED, "250 ok", "mx.far.test");
     queue_rcpt_result(m, 1, QUEUE_FAILED, "550 5.1.1 no such user", "mx.far.test");
     CHECK_INT(queue_release(m, now), 0);
@@ -538,13 +546,11 @@ TEST(queue_expiry_bounces_what_is_pending)
 {
     const char *dd = start();
     REQUIRE(dd);
-    struct queue_rcpt rc[] = {rcpt("x@far.test", false, 0), rcpt("y@far.test", false, 0)};
     char id[QUEUE_ID_MAX];
-    REQUIRE(submit("alice" LOCAL_DOMAIN, rc, 2, msg1, id) == 0);
-    struct queue_msg *m;
-    unsigned w;
     time_t now = time(NULL);
-    REQUIRE(queue_claim(now, &m, &w) == 1);
+    struct queue_msg *m = claimed_two_remote(now, id);
+    REQUIRE(m != NULL);
+    unsigned w;
     queue_rcpt_result(m, 0, QUEUE_DELIVERED, "250 ok", "mx.far.test");
     queue_rcpt_result(m, 1, QUEUE_PENDING, "421 4.4.2 timeout", "mx.far.test");
     REQUIRE(queue_release(m, now) == 0);

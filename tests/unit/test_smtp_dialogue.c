@@ -29,6 +29,10 @@ struct script {
     char got[8192];
     size_t gotlen;
     pthread_t th;
+    /* the client's side, filled in by dial() */
+    struct smtp_client *c;
+    int code;
+    char diag[200];
 };
 
 static bool readline(int fd, char *out, size_t cap, struct script *s)
@@ -131,6 +135,16 @@ static struct smtp_client_opts opts(unsigned ms, int cancel_fd)
     return o;
 }
 
+/* Start s's peer and open a client to it, timeouts capped at ms; the
+ * client, reply code and diagnostic land in s. */
+static int dial(struct script *s, unsigned ms, int cancel_fd)
+{
+    start(s);
+    struct smtp_client_opts o = opts(ms, cancel_fd);
+    return smtp_client_open(&s->c, (struct sockaddr *)&s->addr, sizeof s->addr, &o, &s->code,
+                            s->diag, sizeof s->diag);
+}
+
 /* A message file: "Subject: x\n\n.body\n" */
 static int message_fd(uint64_t *len)
 {
@@ -146,31 +160,19 @@ static int message_fd(uint64_t *len)
 TEST(smtp_dialogue_greeting_timeout)
 {
     struct script s = {0};
-    start(&s);
-    struct smtp_client_opts o = opts(300, -1);
-    struct smtp_client *c;
-    int code;
-    char diag[200];
-    CHECK_INT(smtp_client_open(&c, (struct sockaddr *)&s.addr, sizeof s.addr, &o, &code, diag,
-                               sizeof diag), SMTP_OPEN_FAILED);
-    CHECK(c == NULL);
-    CHECK_INT(code, 0);
-    CHECK_STR(diag, "greeting: timed out");
+    CHECK_INT(dial(&s, 300, -1), SMTP_OPEN_FAILED);
+    CHECK(s.c == NULL);
+    CHECK_INT(s.code, 0);
+    CHECK_STR(s.diag, "greeting: timed out");
     finish(&s);
 }
 
 TEST(smtp_dialogue_cancelled)
 {
     struct script s = {0};
-    start(&s);
     int efd = eventfd(1, EFD_CLOEXEC);      /* already readable: stop at once */
-    struct smtp_client_opts o = opts(60000, efd);
-    struct smtp_client *c;
-    int code;
-    char diag[200];
-    CHECK_INT(smtp_client_open(&c, (struct sockaddr *)&s.addr, sizeof s.addr, &o, &code, diag,
-                               sizeof diag), SMTP_OPEN_FAILED);
-    CHECK(strstr(diag, ": shutting down") != NULL);     /* at connect or greeting */
+    CHECK_INT(dial(&s, 60000, efd), SMTP_OPEN_FAILED);
+    CHECK(strstr(s.diag, ": shutting down") != NULL);     /* at connect or greeting */
     close(efd);
     finish(&s);
 }
@@ -178,15 +180,9 @@ TEST(smtp_dialogue_cancelled)
 TEST(smtp_dialogue_greeting_refused)
 {
     struct script s = {.greeting = "554-no\r\n554 5.7.1 go away\r\n"};
-    start(&s);
-    struct smtp_client_opts o = opts(2000, -1);
-    struct smtp_client *c;
-    int code;
-    char diag[200];
-    CHECK_INT(smtp_client_open(&c, (struct sockaddr *)&s.addr, sizeof s.addr, &o, &code, diag,
-                               sizeof diag), SMTP_OPEN_FAILED);
-    CHECK_INT(code, 554);
-    CHECK_STR(diag, "greeting: 554 no 5.7.1 go away");
+    CHECK_INT(dial(&s, 2000, -1), SMTP_OPEN_FAILED);
+    CHECK_INT(s.code, 554);
+    CHECK_STR(s.diag, "greeting: 554 no 5.7.1 go away");
     finish(&s);
 }
 
@@ -196,24 +192,18 @@ TEST(smtp_dialogue_pipelined_all_refused_but_data_accepted)
     struct script s = {.greeting = "220 hi\r\n", .ehlo = "250-peer\r\n250 PIPELINING\r\n",
                        .mail = "250 ok\r\n", .rcpt = {"550 5.1.1 no\r\n", "450 4.2.0 later\r\n"},
                        .data = "354 go\r\n", .end = "554 5.5.1 no valid recipients\r\n"};
-    start(&s);
-    struct smtp_client_opts o = opts(2000, -1);
-    struct smtp_client *c;
-    int code;
-    char diag[200];
-    REQUIRE(smtp_client_open(&c, (struct sockaddr *)&s.addr, sizeof s.addr, &o, &code, diag,
-                             sizeof diag) == SMTP_OPEN_OK);
-    CHECK(smtp_client_ext(c)->flags & SMTP_EXT_PIPELINING);
+    REQUIRE(dial(&s, 2000, -1) == SMTP_OPEN_OK);
+    CHECK(smtp_client_ext(s.c)->flags & SMTP_EXT_PIPELINING);
     uint64_t len;
     int fd = message_fd(&len);
     struct smtp_message m = {.sender = "a@x.test", .fd = fd, .len = len};
     struct smtp_rcpt rc[2] = {{.addr = "b@y.test", .orcpt = ""}, {.addr = "c@y.test", .orcpt = ""}};
-    CHECK_INT(smtp_client_send(c, &m, rc, 2), 0);
+    CHECK_INT(smtp_client_send(s.c, &m, rc, 2), 0);
     CHECK_INT(rc[0].code, 550);
     CHECK_INT(rc[1].code, 450);
     CHECK_STR(rc[0].diag, "550 5.1.1 no (in reply to RCPT TO)");
     CHECK(!rc[0].local);
-    smtp_client_close(c);
+    smtp_client_close(s.c);
     close(fd);
     finish(&s);
     /* The group went as one, and the data was only the dot. */
@@ -225,22 +215,16 @@ TEST(smtp_dialogue_mail_refused_without_pipelining)
 {
     struct script s = {.greeting = "220 hi\r\n", .ehlo = "250 peer\r\n",
                        .mail = "451 4.3.0 busy\r\n"};
-    start(&s);
-    struct smtp_client_opts o = opts(2000, -1);
-    struct smtp_client *c;
-    int code;
-    char diag[200];
-    REQUIRE(smtp_client_open(&c, (struct sockaddr *)&s.addr, sizeof s.addr, &o, &code, diag,
-                             sizeof diag) == SMTP_OPEN_OK);
+    REQUIRE(dial(&s, 2000, -1) == SMTP_OPEN_OK);
     uint64_t len;
     int fd = message_fd(&len);
     struct smtp_message m = {.sender = "", .fd = fd, .len = len};
     struct smtp_rcpt rc[2] = {{.addr = "b@y.test", .orcpt = ""}, {.addr = "c@y.test", .orcpt = ""}};
-    CHECK_INT(smtp_client_send(c, &m, rc, 2), 0);
+    CHECK_INT(smtp_client_send(s.c, &m, rc, 2), 0);
     CHECK_INT(rc[0].code, 451);
     CHECK_INT(rc[1].code, 451);
     CHECK_STR(rc[1].diag, "451 4.3.0 busy (in reply to MAIL FROM)");
-    smtp_client_close(c);
+    smtp_client_close(s.c);
     close(fd);
     finish(&s);
     /* The null sender; no RCPT after a refused MAIL; RSET then QUIT. */
@@ -251,24 +235,18 @@ TEST(smtp_dialogue_server_vanishes)
 {
     struct script s = {.greeting = "220 hi\r\n", .ehlo = "250 peer\r\n", .mail = "250 ok\r\n",
                        .rcpt = {"250 ok\r\n"}, .close_after_rcpt = true};
-    start(&s);
-    struct smtp_client_opts o = opts(2000, -1);
-    struct smtp_client *c;
-    int code;
-    char diag[200];
-    REQUIRE(smtp_client_open(&c, (struct sockaddr *)&s.addr, sizeof s.addr, &o, &code, diag,
-                             sizeof diag) == SMTP_OPEN_OK);
+    REQUIRE(dial(&s, 2000, -1) == SMTP_OPEN_OK);
     uint64_t len;
     int fd = message_fd(&len);
     struct smtp_message m = {.sender = "a@x.test", .fd = fd, .len = len};
     struct smtp_rcpt rc[2] = {{.addr = "b@y.test", .orcpt = ""}, {.addr = "c@y.test", .orcpt = ""}};
-    CHECK(smtp_client_send(c, &m, rc, 2) < 0);
+    CHECK(smtp_client_send(s.c, &m, rc, 2) < 0);
     /* Neither recipient's fate is known: both temporary (code 0). */
     CHECK_INT(rc[0].code, 0);
     CHECK_INT(rc[1].code, 0);
     CHECK(rc[0].local && rc[1].local);
     CHECK(strstr(rc[1].diag, "RCPT TO: ") == rc[1].diag);
-    smtp_client_close(c);       /* no QUIT on a broken connection */
+    smtp_client_close(s.c);       /* no QUIT on a broken connection */
     close(fd);
     finish(&s);
 }
@@ -279,24 +257,18 @@ TEST(smtp_dialogue_whole_transaction_stuffed)
                        .ehlo = "250-peer\r\n250-SIZE 1000\r\n250 8BITMIME\r\n",
                        .mail = "250 ok\r\n", .rcpt = {"250 ok\r\n"}, .data = "354 go\r\n",
                        .end = "250 2.0.0 queued\r\n"};
-    start(&s);
-    struct smtp_client_opts o = opts(2000, -1);
-    struct smtp_client *c;
-    int code;
-    char diag[200];
-    REQUIRE(smtp_client_open(&c, (struct sockaddr *)&s.addr, sizeof s.addr, &o, &code, diag,
-                             sizeof diag) == SMTP_OPEN_OK);
-    CHECK_INT(smtp_client_ext(c)->size_max, 1000);
-    CHECK_STR(smtp_client_tls(c), "");
+    REQUIRE(dial(&s, 2000, -1) == SMTP_OPEN_OK);
+    CHECK_INT(smtp_client_ext(s.c)->size_max, 1000);
+    CHECK_STR(smtp_client_tls(s.c), "");
     uint64_t len;
     int fd = message_fd(&len);
     struct smtp_message m = {.sender = "a@x.test", .fd = fd, .len = len, .body_8bit = true};
     struct smtp_rcpt rc[1] = {{.addr = "b@y.test", .orcpt = "rfc822;b@y.test",
                                .notify = QUEUE_NOTIFY_FAILURE}};
-    CHECK_INT(smtp_client_send(c, &m, rc, 1), 0);
+    CHECK_INT(smtp_client_send(s.c, &m, rc, 1), 0);
     CHECK_INT(rc[0].code, 250);
     CHECK_STR(rc[0].diag, "250 2.0.0 queued (in reply to end of data)");
-    smtp_client_close(c);
+    smtp_client_close(s.c);
     close(fd);
     finish(&s);
     /* No DSN offered: no NOTIFY/ORCPT; SIZE and BODY declared. */
@@ -314,28 +286,22 @@ TEST(smtp_dialogue_second_message_after_reset)
                            .mail = "250 ok\r\n", .rcpt = {"250 ok\r\n", "250 ok\r\n"},
                            .data = "354 go\r\n", .end = "250 2.0.0 queued\r\n",
                            .close_after_end = gone};
-        start(&s);
-        struct smtp_client_opts o = opts(2000, -1);
-        struct smtp_client *c;
-        int code;
-        char diag[200];
-        REQUIRE(smtp_client_open(&c, (struct sockaddr *)&s.addr, sizeof s.addr, &o, &code, diag,
-                                 sizeof diag) == SMTP_OPEN_OK);
+        REQUIRE(dial(&s, 2000, -1) == SMTP_OPEN_OK);
         uint64_t len;
         int fd = message_fd(&len);
         struct smtp_message m = {.sender = "a@x.test", .fd = fd, .len = len};
         struct smtp_rcpt rc[1] = {{.addr = "b@y.test", .orcpt = ""}};
-        CHECK_INT(smtp_client_send(c, &m, rc, 1), 0);
+        CHECK_INT(smtp_client_send(s.c, &m, rc, 1), 0);
         CHECK_INT(rc[0].code, 250);
         if (gone) {
-            CHECK(smtp_client_reset(c) < 0);
+            CHECK(smtp_client_reset(s.c) < 0);
         } else {
-            REQUIRE(smtp_client_reset(c) == 0);
+            REQUIRE(smtp_client_reset(s.c) == 0);
             struct smtp_rcpt rc2[1] = {{.addr = "c@y.test", .orcpt = ""}};
-            CHECK_INT(smtp_client_send(c, &m, rc2, 1), 0);
+            CHECK_INT(smtp_client_send(s.c, &m, rc2, 1), 0);
             CHECK_INT(rc2[0].code, 250);
         }
-        smtp_client_close(c);
+        smtp_client_close(s.c);
         close(fd);
         finish(&s);
         if (!gone)
